@@ -1,0 +1,2 @@
+// Public surface of @duet/retrieval-api: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of @duet/trainer: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of @duet/web-demo: everything other packages may import.
+export {};

@@ -1,0 +1,34 @@
+import nx from '@nx/eslint-plugin';
+
+// Layers (see ../shared/design/ARCHITECTURE.md): app -> engine -> feature -> core, never upward.
+export const depConstraints = [
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:engine', 'type:feature', 'type:core'] },
+  { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['type:feature', 'type:core'] },
+  { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:core'] },
+  { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'] },
+  { sourceTag: 'platform:isomorphic', onlyDependOnLibsWithTags: ['platform:isomorphic'] },
+  { sourceTag: 'platform:browser', onlyDependOnLibsWithTags: ['platform:isomorphic', 'platform:browser'] },
+  { sourceTag: 'platform:node', onlyDependOnLibsWithTags: ['platform:isomorphic', 'platform:node'] },
+  // inference serves models: it never pulls in the training stack.
+  { sourceTag: 'role:serving', notDependOnLibsWithTags: ['role:training-only'] },
+  // losses takes a ProcessGroup as an argument; it never imports the implementation.
+  { sourceTag: 'pkg:losses', notDependOnLibsWithTags: ['pkg:distributed'] },
+];
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  ...nx.configs['flat/javascript'],
+  {
+    ignores: ['**/dist', '**/out-tsc', '**/node_modules', 'reports', 'bench-results', 'runs', '**/*.timestamp*', 'apps/web-demo/public'],
+  },
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs'],
+    rules: {
+      '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-explicit-any': 'warn',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+];

@@ -1,0 +1,2 @@
+// Public surface of @duet/data: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of @duet/distributed: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of @duet/encoders: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Node-only surface of @duet/encoders (uses node:* / native modules).
+export * from './index.js';

@@ -1,0 +1,2 @@
+// Public surface of @duet/fusion: everything other packages may import.
+export {};

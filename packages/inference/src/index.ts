@@ -1,0 +1,2 @@
+// Public surface of @duet/inference: everything other packages may import.
+export {};

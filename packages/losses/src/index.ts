@@ -1,0 +1,2 @@
+// Public surface of @duet/losses: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of @duet/model-format: everything other packages may import.
+export {};

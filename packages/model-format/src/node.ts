@@ -1,0 +1,2 @@
+// Node-only surface of @duet/model-format (uses node:* / native modules).
+export * from './index.js';

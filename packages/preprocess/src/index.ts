@@ -1,0 +1,2 @@
+// Public surface of @duet/preprocess: everything other packages may import.
+export {};

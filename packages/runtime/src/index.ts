@@ -1,0 +1,2 @@
+// Public surface of @duet/runtime: everything other packages may import.
+export {};

@@ -1,0 +1,2 @@
+// Public surface of @duet/training: everything other packages may import.
+export {};
