@@ -1,2 +1,2 @@
-// Node-only surface of @duet/model-format (uses node:* / native modules).
+// Node-only surface of @duet/model-format (file system).
 export * from './index.js';
