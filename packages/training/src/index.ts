@@ -1,2 +1,17 @@
-// Public surface of @duet/training: everything other packages may import.
-export {};
+// Public surface of @duet/training: the training loop, its optimizer/schedules, checkpoints, metrics and evaluation.
+export { AdamW, noDecay, type AdamWOptions } from './optim/adamw.js';
+export { clipByGlobalNorm, globalNorm } from './optim/clip-grad.js';
+export { makeSchedule, type Schedule, type ScheduleName, type ScheduleOptions } from './optim/schedule.js';
+export {
+  retrievalMetrics, retrievalMetricsFromScores, rankOf, type RetrievalMetrics, type DirectionMetrics,
+} from './eval/retrieval-metrics.js';
+export { ensembleClassEmbeds, zeroShotAccuracy, type ZeroShotResult } from './eval/zero-shot-metrics.js';
+export { MetricsLog, readMetrics, type MetricsRecord } from './io/metrics-log.js';
+export { curvesSvg, svgToPng } from './io/plot.js';
+export { ProgressReporter, fmtDur, type ProgressInfo, type ProgressOptions } from './io/progress.js';
+export {
+  CheckpointManager, NonFiniteStateError, resolveCheckpoint, TRAINER_STATE_DIR, type TrainerState, type CheckpointPayload,
+  type LoadedCheckpoint,
+} from './io/checkpoints.js';
+export { writeFileAtomic } from './io/atomic.js';
+export { TrainConfigSchema, resolveConfig, getRecipe, listRecipes, type TrainConfig, type TrainConfigInput } from './config.js';
