@@ -1,0 +1,57 @@
+// Node: model folders from the file system, tensors read lazily from model.safetensors.
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { FetchError } from '../byte-source.js';
+import { ModelFolderError, checkRelPath, loadModelFolder as loadModelFolderUrl, openModelFolder, type FolderFiles, type ModelFolder, type UrlFolderOptions } from '../folder.js';
+import { SafetensorsReader } from '../lazy-safetensors.js';
+import { fileSource } from './file-source.js';
+import { recoverModelFolder } from './save-folder.js';
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export function fsFolderFiles(dir: string): FolderFiles {
+  return {
+    location: dir,
+    read: async (rel) => {
+      const p = join(dir, checkRelPath(rel));
+      try {
+        return new Uint8Array(await readFile(p));
+      } catch (e) {
+        if (isMissing(e)) return undefined;
+        throw new ModelFolderError(`${p}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, rel);
+      }
+    },
+    openSafetensors: async (rel) => {
+      const p = join(dir, checkRelPath(rel));
+      if (!existsSync(p)) return undefined;
+      return SafetensorsReader.open(await fileSource(p));
+    },
+    has: (rel) => existsSync(join(dir, checkRelPath(rel))),
+  };
+}
+
+/** Node: loads a model folder from a directory path (or file: URL; http(s) URLs go through fetch). Tensors are read on demand. */
+export async function loadModelFolder(pathOrUrl: string | URL, opts: UrlFolderOptions = {}): Promise<ModelFolder> {
+  const s = pathOrUrl instanceof URL ? pathOrUrl.href : pathOrUrl;
+  if (/^https?:\/\//i.test(s)) return loadModelFolderUrl(s, opts);
+  const dir = resolve(s.startsWith('file:') ? fileURLToPath(s) : s);
+  let st = await stat(dir).catch(() => undefined);
+  if (!st) {
+    // A save killed between its two renames leaves the folder under a sibling temp name: put it back.
+    await recoverModelFolder(dir);
+    st = await stat(dir).catch(() => undefined);
+  }
+  if (!st) throw new ModelFolderError(`${dir}: no such model folder`);
+  if (!st.isDirectory()) throw new ModelFolderError(`${dir}: not a directory (expected a model folder with config.json and model.safetensors)`);
+  try {
+    return await openModelFolder(fsFolderFiles(dir));
+  } catch (e) {
+    if (e instanceof FetchError) throw new ModelFolderError(e.message);
+    throw e;
+  }
+}
