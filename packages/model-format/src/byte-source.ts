@@ -69,7 +69,8 @@ export async function httpSource(url: string, opts: HttpSourceOptions = {}): Pro
   }
   if (first.status !== 206) throw new FetchError(`${url}: HTTP ${first.status} ${first.statusText}`.trimEnd(), first.status);
   const total = /\/(\d+)\s*$/.exec(first.headers.get('content-range') ?? '');
-  await first.arrayBuffer();
+  // Keep the probed bytes: the safetensors length prefix is exactly what a reader asks for first.
+  const head = new Uint8Array(await first.arrayBuffer());
   if (!total) throw new FetchError(`${url}: 206 response without a Content-Range total size`);
   const size = Number(total[1]);
   return {
@@ -78,6 +79,7 @@ export async function httpSource(url: string, opts: HttpSourceOptions = {}): Pro
     read: async (offset, length) => {
       if (offset < 0 || length < 0 || offset + length > size) throw new FetchError(`${url}: read of ${length} bytes at ${offset} is outside the ${size}-byte file`);
       if (length === 0) return new Uint8Array(0);
+      if (offset + length <= head.byteLength) return head.slice(offset, offset + length);
       const r = await doFetch(f, url, { ...base, Range: `bytes=${offset}-${offset + length - 1}` });
       if (r.status !== 206) throw new FetchError(`${url}: expected 206 for a Range request, got HTTP ${r.status}`, r.status);
       const buf = new Uint8Array(await r.arrayBuffer());
