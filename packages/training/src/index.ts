@@ -15,3 +15,5 @@ export {
 } from './io/checkpoints.js';
 export { writeFileAtomic } from './io/atomic.js';
 export { TrainConfigSchema, resolveConfig, getRecipe, listRecipes, type TrainConfig, type TrainConfigInput } from './config.js';
+export { computeGradients, trainableByName, type StepResult } from './step.js';
+export type { TrainableDualEncoder, TensorBatch, LossFamily } from './model.js';
