@@ -24,7 +24,7 @@ describe.each(MODELS)('%s config.json', (model) => {
     const back = JSON.parse(text);
     expect(back.my_extra).toEqual({ a: [1, 2] });
     expect(back.text_config.custom_flag).toBe(true);
-    expect(back.architectures).toEqual(json.architectures);
+    expect(back.architectures).toEqual((json as Record<string, unknown>).architectures);
     expect(back.transformers_version).toBe('5.17.0');
     expect(parseModelConfig(back)).toEqual(parseModelConfig(json));
     expect(configToJSON(back)).toBe(text);

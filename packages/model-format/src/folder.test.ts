@@ -32,7 +32,7 @@ beforeAll(async () => {
       res.writeHead(206, { 'content-range': `bytes ${s}-${e}/${body.length}`, 'content-length': e - s + 1 });
       return res.end(body.subarray(s, e + 1));
     }
-    res.writeHead(200, { 'content-length': body.length }).end(body);
+    return res.writeHead(200, { 'content-length': body.length }).end(body);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const addr = server.address();
