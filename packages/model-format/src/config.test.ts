@@ -113,3 +113,25 @@ describe('Duet extensions', () => {
     expect(visionTower(parseModelConfig({ model_type: 'siglip' }))).toBe('vit');
   });
 });
+
+describe('legacy HF config forms', () => {
+  it('text_config_dict / vision_config_dict override text_config / vision_config as in HF (and are dropped)', () => {
+    const c = parseModelConfig({
+      model_type: 'clip',
+      text_config: { hidden_size: 256, num_attention_heads: 4, vocab_size: 100 },
+      text_config_dict: { hidden_size: 128, num_attention_heads: 4 },
+      vision_config: null,
+      vision_config_dict: { patch_size: 16 },
+    }) as CLIPConfig;
+    expect(c.text_config.hidden_size).toBe(128);
+    expect(c.text_config.vocab_size).toBe(49408); // HF completes the dict with defaults before updating
+    expect(c.vision_config.patch_size).toBe(16);
+    expect(c.vision_config.hidden_size).toBe(768);
+    expect('text_config_dict' in c).toBe(false);
+  });
+  it('null sub-configs mean HF defaults', () => {
+    const c = parseModelConfig({ model_type: 'siglip', text_config: null, vision_config: null }) as SiglipConfig;
+    expect(c.text_config.vocab_size).toBe(32000);
+    expect(c.vision_config.patch_size).toBe(16);
+  });
+});

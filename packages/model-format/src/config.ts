@@ -168,6 +168,29 @@ function formatIssues(err: z.ZodError, source: string): ConfigError {
   return new ConfigError(`${source}: invalid config: ${issues.join('; ')}`, issues);
 }
 
+/**
+ * Mirrors HF's handling of old config files: `text_config: null` means defaults, and CLIP's legacy
+ * `text_config_dict`/`vision_config_dict` (still present in some hub configs) are completed with defaults and
+ * override `text_config`/`vision_config`; HF drops the *_dict keys, so they are not written back either.
+ */
+function normalizeLegacy(obj: Record<string, unknown>): Record<string, unknown> {
+  const out = { ...obj };
+  for (const part of ['text', 'vision'] as const) {
+    const key = `${part}_config`;
+    if (out[key] === null) delete out[key];
+    if (obj.model_type !== 'clip' || !(`${key}_dict` in out)) continue;
+    const legacy = out[`${key}_dict`];
+    delete out[`${key}_dict`];
+    if (legacy === null || legacy === undefined) continue;
+    const sub = part === 'text' ? CLIPTextConfig : CLIPVisionConfig;
+    const full = sub.safeParse(legacy);
+    // Invalid legacy dicts are left for the main schema to report under the normal key.
+    const cur = (out[key] ?? {}) as Record<string, unknown>;
+    out[key] = full.success ? { ...cur, ...full.data } : { ...cur, ...(legacy as object) };
+  }
+  return out;
+}
+
 /** Parses an HF CLIP/SigLIP config.json (object or JSON text), filling HF defaults and keeping unknown keys. */
 export function parseModelConfig(json: unknown, source = 'config.json'): ModelConfig {
   let obj = json;
@@ -184,7 +207,7 @@ export function parseModelConfig(json: unknown, source = 'config.json'): ModelCo
   if (!schema) {
     throw new ConfigError(`${source}: model_type: expected "clip" or "siglip", got ${JSON.stringify(mt)}`, [`model_type: expected "clip" or "siglip"`]);
   }
-  const r = schema.safeParse(obj);
+  const r = schema.safeParse(normalizeLegacy(obj as Record<string, unknown>));
   if (!r.success) throw formatIssues(r.error, source);
   return r.data as ModelConfig;
 }

@@ -80,3 +80,17 @@ describe('typed-array encoding', () => {
     expect(() => fromTypedArray(new Float32Array(2), [3])).toThrow(/does not match 2 elements/);
   });
 });
+
+describe('convertTensors', () => {
+  it('converts float tensors only', async () => {
+    const { convertTensors } = await import('./dtype.js');
+    const m = new Map([
+      ['w', fromFloat32(new Float32Array([1, 2]), [2])],
+      ['ids', encodeTensor([1, 2], [2], 'I64')],
+    ]);
+    const h = convertTensors(m, 'F16');
+    expect(h.get('w')!.dtype).toBe('F16');
+    expect([...toTypedArray(h.get('w')!)]).toEqual([1, 2]);
+    expect(h.get('ids')).toBe(m.get('ids'));
+  });
+});

@@ -222,3 +222,13 @@ export function convertTensor(t: RawTensor, dtype: DType, name = 'tensor'): RawT
   }
   return encodeTensor(toTypedArray(t), t.shape, dtype, name);
 }
+
+/** Converts every floating-point tensor of a map (e.g. to F16 for fp16 exports); integer tensors are kept as they are. */
+export function convertTensors(tensors: Map<string, RawTensor>, dtype: 'F32' | 'F16' | 'BF16' | 'F64', filter: (name: string, t: RawTensor) => boolean = () => true): Map<string, RawTensor> {
+  const out = new Map<string, RawTensor>();
+  for (const [name, t] of tensors) {
+    const isFloat = t.dtype === 'F32' || t.dtype === 'F16' || t.dtype === 'BF16' || t.dtype === 'F64';
+    out.set(name, isFloat && filter(name, t) ? convertTensor(t, dtype, name) : t);
+  }
+  return out;
+}

@@ -1,7 +1,7 @@
 // Public surface of @duet/model-format: the one HF-compatible model folder format (isomorphic: no node:* imports).
 export {
   type DType, type RawTensor, type NumericArray, DTYPE_BYTES, DTYPES, SafetensorsError, isDType, numElements, tensorByteLength,
-  toTypedArray, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, fromFloat32, fromTypedArray, encodeTensor, convertTensor,
+  toTypedArray, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, fromFloat32, fromTypedArray, encodeTensor, convertTensor, convertTensors,
 } from './dtype.js';
 export {
   type TensorInfo, type SafetensorsHeader, type SafetensorsPlan, MAX_HEADER_BYTES,

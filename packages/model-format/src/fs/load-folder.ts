@@ -20,7 +20,8 @@ export function fsFolderFiles(dir: string): FolderFiles {
     read: async (rel) => {
       const p = join(dir, checkRelPath(rel));
       try {
-        return new Uint8Array(await readFile(p));
+        const b = await readFile(p);
+        return new Uint8Array(b.buffer, b.byteOffset, b.byteLength); // a view, not a copy
       } catch (e) {
         if (isMissing(e)) return undefined;
         throw new ModelFolderError(`${p}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, rel);
