@@ -17,3 +17,8 @@ export { writeFileAtomic } from './io/atomic.js';
 export { TrainConfigSchema, resolveConfig, getRecipe, listRecipes, type TrainConfig, type TrainConfigInput } from './config.js';
 export { computeGradients, trainableByName, type StepResult } from './step.js';
 export type { TrainableDualEncoder, TensorBatch, LossFamily } from './model.js';
+export {
+  runTraining, toMicroBatches, flattenEval, NonFiniteLossError, type LoopSession, type LoaderBatch, type BatchSource, type TrainHooks,
+  type TrainProgress, type TrainResult,
+} from './loop.js';
+export type { EvalSummary } from './eval/summary.js';

@@ -1,6 +1,7 @@
 // A minuscule dual encoder for unit tests of the loop machinery (linear towers with HF-style parameter names).
 // Not exported from the package; the real towers come from @duet/encoders.
 import { tf } from '@duet/runtime';
+import { fromFloat32, toTypedArray, type RawTensor } from '@duet/model-format';
 import type { LossFamily, TrainableDualEncoder } from './model.js';
 
 export class LinearDualEncoder implements TrainableDualEncoder {
@@ -46,6 +47,18 @@ export class LinearDualEncoder implements TrainableDualEncoder {
 
   trainableVariables(): tf.Variable[] {
     return [...this.vars].filter(([n]) => ![...this.frozen].some((p) => n.startsWith(p))).map(([, v]) => v);
+  }
+
+  toTensors(): Map<string, RawTensor> {
+    return new Map([...this.vars].map(([n, v]) => [n, fromFloat32(v.dataSync() as Float32Array, v.shape)]));
+  }
+
+  loadTensors(tensors: Map<string, RawTensor>): void {
+    for (const [n, v] of this.vars) {
+      const t = tensors.get(n);
+      if (!t) throw new Error(`missing tensor ${n}`);
+      v.assign(tf.tensor(toTypedArray(t) as Float32Array, v.shape));
+    }
   }
 
   freeze(what: 'vision' | 'text'): void {

@@ -1,0 +1,243 @@
+// The generic training loop over any dual encoder and batch source: accumulated contrastive gradients, AdamW +
+// clip-norm + logit-scale clamp, JSONL metrics, periodic eval and checkpoints, abort (Ctrl-C) -> checkpoint and
+// clean return, non-finite loss -> stop without touching the last good checkpoint. `train()` wires it to the
+// real packages; tests drive it with a minuscule model.
+import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { tf } from '@duet/runtime';
+import { clampLogitScale } from '@duet/losses';
+import type { RawTensor } from '@duet/model-format';
+import { AdamW } from './optim/adamw.js';
+import { clipByGlobalNorm } from './optim/clip-grad.js';
+import { makeSchedule } from './optim/schedule.js';
+import { computeGradients, trainableByName } from './step.js';
+import { CheckpointManager, type LoadedCheckpoint } from './io/checkpoints.js';
+import { MetricsLog } from './io/metrics-log.js';
+import { curvesSvg, svgToPng } from './io/plot.js';
+import { writeFileAtomic } from './io/atomic.js';
+import type { TrainConfig } from './config.js';
+import type { TensorBatch, TrainableDualEncoder } from './model.js';
+import type { EvalSummary } from './eval/summary.js';
+
+/** A batch as the data loader yields it (HF layout: pixelValues NCHW, int32 ids/mask). */
+export interface LoaderBatch {
+  pixelValues: Float32Array;
+  pixelShape: [number, number, number, number];
+  inputIds: Int32Array;
+  attentionMask: Int32Array;
+  textShape: [number, number];
+  labels?: ArrayLike<number>;
+}
+
+export interface BatchSource extends AsyncIterable<LoaderBatch> {
+  /** Where the next batch comes from (JSON); passing it back as resumeFrom continues exactly there. */
+  position(): unknown;
+}
+
+export interface LoopSession {
+  model: TrainableDualEncoder & { toTensors(): Map<string, RawTensor> };
+  /** Name for plots/logs. */
+  label: string;
+  /** Samples per epoch the loader will yield (before drop_last). */
+  datasetSize: number;
+  /** One epoch of batches; a fresh shuffle per epoch, or continuing at `resumeFrom`. */
+  makeLoader(epoch: number, resumeFrom?: unknown): BatchSource;
+  /** Writes a model folder at `dir` (which may not exist yet); atomic. */
+  saveModel(dir: string, info: { step: number; extraFiles?: Record<string, Uint8Array | string>; eval?: EvalSummary }): Promise<void>;
+  evaluate?(): Promise<EvalSummary>;
+  /** Random state beyond the loader's position (augmentation etc.), saved with checkpoints. */
+  rngState?(): unknown;
+}
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  epoch: number;
+  samplesSeen: number;
+  loss: number;
+  lr: number;
+}
+
+export interface TrainHooks {
+  onProgress?: (p: TrainProgress) => void;
+  onLog?: (msg: string) => void;
+  /** Abort (e.g. on SIGINT): the loop finishes the current step, checkpoints and returns. */
+  signal?: AbortSignal;
+  /** Called after every optimizer step (tests use it to pace a run that gets killed). */
+  afterStep?: (step: number) => void | Promise<void>;
+}
+
+export interface TrainResult {
+  outDir: string;
+  modelDir: string;
+  steps: number;
+  samplesSeen: number;
+  seconds: number;
+  samplesPerSecond: number;
+  lastLoss: number;
+  losses: { step: number; loss: number }[];
+  eval?: EvalSummary;
+  stopped: 'completed' | 'interrupted' | 'stop-after';
+}
+
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+export async function runTraining(config: TrainConfig, session: LoopSession, hooks: TrainHooks = {}, resumed?: LoadedCheckpoint): Promise<TrainResult> {
+  const log = hooks.onLog ?? ((m: string) => process.stderr.write(m + '\n'));
+  const outDir = resolve(config.out);
+  const { model } = session;
+  const params = trainableByName(model);
+  const opt = new AdamW(params, { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
+  const usable = config.trainLimit > 0 ? Math.min(config.trainLimit, session.datasetSize) : session.datasetSize;
+  const perEpoch = Math.floor(usable / config.batchSize);
+  if (perEpoch < 1) throw new Error(`data ${config.data}: ${usable} samples is fewer than one batch of ${config.batchSize}`);
+  const totalSteps = config.steps ?? Math.max(1, Math.round((config.epochs ?? 1) * perEpoch));
+  const schedule = makeSchedule({
+    name: config.schedule, baseLr: config.lr, warmup: Math.min(config.warmup, totalSteps - 1), steps: totalSteps, cooldownSteps: config.cooldownSteps,
+  });
+
+  let step = 0, epoch = 0, samplesSeen = 0, lastLoss = NaN;
+  let dataPosition: unknown = undefined;
+  const metrics = new MetricsLog(join(outDir, 'metrics.jsonl'));
+  if (resumed) {
+    opt.loadState(resumed.optimizerTensors, resumed.state.optimizerStep);
+    ({ step, epoch, samplesSeen } = resumed.state);
+    lastLoss = resumed.state.lastLoss ?? NaN;
+    dataPosition = resumed.state.dataPosition;
+    metrics.truncateAfter(step);
+    log(`resumed from ${resumed.dir} at step ${step} (epoch ${epoch})`);
+  } else {
+    metrics.truncateAfter(0);
+  }
+  const savedConfig = { ...config, out: outDir, resume: undefined, stopAfter: undefined } as unknown as Record<string, unknown>;
+  const ckpts = new CheckpointManager(join(outDir, 'checkpoints'), config.keepCheckpoints);
+  let savedStep = resumed?.state.step ?? -1;
+  const checkpoint = async () => {
+    if (step === 0 || step === savedStep) return;
+    const dir = await ckpts.save({
+      state: {
+        step, epoch, samplesSeen, optimizerStep: opt.step, dataPosition, rngState: session.rngState?.() ?? null, config: savedConfig, lastLoss,
+      },
+      optimizerTensors: opt.stateTensors().tensors,
+      modelTensors: model.toTensors(),
+      writeModel: (d) => session.saveModel(d, { step }),
+    });
+    savedStep = step;
+    return dir;
+  };
+
+  const t0 = Date.now();
+  const startSamples = samplesSeen;
+  const startStep = step;
+  let stopped: TrainResult['stopped'] = 'completed';
+  let lastEval: EvalSummary | undefined;
+  const losses: { step: number; loss: number }[] = [];
+  outer: while (step < totalSteps) {
+    const loader = session.makeLoader(epoch, dataPosition);
+    for await (const batch of loader) {
+      const tStep = Date.now();
+      const lr = schedule(step);
+      opt.lr = lr;
+      const micro = toMicroBatches(batch, config.accum);
+      let result;
+      try {
+        result = computeGradients(model, micro);
+      } finally {
+        micro.forEach((m) => tf.dispose([m.pixelValues, m.inputIds, m.attentionMask]));
+      }
+      const { loss, grads } = result;
+      if (!Number.isFinite(loss)) {
+        tf.dispose([...grads.values()]);
+        opt.dispose();
+        const last = ckpts.latest();
+        throw new NonFiniteLossError(`loss is ${loss} at step ${step + 1}; stopping. ` +
+          (last ? `The last good checkpoint is ${last.dir} (step ${last.step}); resume from it with a lower --lr.` : 'No checkpoint was written; lower --lr or raise --warmup.'));
+      }
+      const { norm, grads: clipped } = clipByGlobalNorm(grads, config.gradClipNorm);
+      opt.applyGradients(clipped);
+      tf.dispose([...clipped.values()]);
+      if (params.has('logit_scale')) clampLogitScale(model.logitScale);
+      step += 1;
+      samplesSeen += batch.pixelShape[0];
+      lastLoss = loss;
+      losses.push({ step, loss });
+      dataPosition = loader.position();
+      if (step % config.logEvery === 0 || step === totalSteps) {
+        const mem = tf.memory();
+        metrics.append({
+          step, epoch, loss, lr, grad_norm: norm, logit_scale: Math.exp(model.logitScale.dataSync()[0]!),
+          ...(model.logitBias ? { logit_bias: model.logitBias.dataSync()[0]! } : {}),
+          samples_per_s: batch.pixelShape[0] / Math.max(1e-3, (Date.now() - tStep) / 1000), samples_seen: samplesSeen,
+          num_tensors: mem.numTensors, num_bytes: mem.numBytes, time: (Date.now() - t0) / 1000,
+        });
+      }
+      hooks.onProgress?.({ step, totalSteps, epoch, samplesSeen, loss, lr });
+      if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps && session.evaluate) {
+        lastEval = await session.evaluate();
+        metrics.append({ step, ...flattenEval(lastEval) });
+      }
+      if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
+      await hooks.afterStep?.(step);
+      if (step >= totalSteps) break outer;
+      if (config.stopAfter !== undefined && step - startStep >= config.stopAfter) { stopped = 'stop-after'; break outer; }
+      if (hooks.signal?.aborted) { stopped = 'interrupted'; break outer; }
+    }
+    epoch += 1;
+    dataPosition = undefined;
+  }
+  const seconds = (Date.now() - t0) / 1000;
+  await checkpoint();
+  const modelDir = join(outDir, 'model');
+  if (stopped === 'completed') {
+    if (session.evaluate) {
+      lastEval = await session.evaluate();
+      metrics.append({ step, ...flattenEval(lastEval) });
+      writeFileAtomic(join(outDir, 'eval.json'), JSON.stringify(lastEval, null, 2));
+    }
+    const svg = curvesSvg(metrics.read(), `${session.label} · ${model.lossFamily} · ${config.data}`);
+    const png = await svgToPng(svg);
+    writeFileAtomic(join(outDir, 'curves.svg'), svg);
+    writeFileAtomic(join(outDir, 'curves.png'), png);
+    const extraFiles: Record<string, Uint8Array | string> = {
+      'training/metrics.jsonl': metrics.read().map((r) => JSON.stringify(r)).join('\n') + '\n',
+      'training/curves.svg': svg,
+      'training/curves.png': png,
+      ...(lastEval ? { 'training/eval.json': JSON.stringify(lastEval, null, 2) } : {}),
+    };
+    await session.saveModel(modelDir, { step, extraFiles, ...(lastEval ? { eval: lastEval } : {}) });
+  } else if (stopped === 'interrupted') {
+    log(`interrupted at step ${step}: checkpoint saved under ${ckpts.root}; continue with --resume ${outDir}`);
+  }
+  opt.dispose();
+  return {
+    outDir, modelDir: existsSync(join(modelDir, 'config.json')) || stopped === 'completed' ? modelDir : '', steps: step, samplesSeen, seconds,
+    samplesPerSecond: (samplesSeen - startSamples) / Math.max(1e-9, seconds), lastLoss, losses, ...(lastEval ? { eval: lastEval } : {}), stopped,
+  };
+}
+
+/** Split a loader batch into `accum` equal micro-batches of tensors. */
+export function toMicroBatches(batch: LoaderBatch, accum: number): TensorBatch[] {
+  const [b, c, h, w] = batch.pixelShape;
+  const [tb, l] = batch.textShape;
+  if (tb !== b) throw new Error(`batch: ${b} images but ${tb} texts`);
+  if (b % accum !== 0) throw new Error(`batch of ${b} does not split into ${accum} equal micro-batches`);
+  const m = b / accum;
+  const px = c * h * w;
+  return Array.from({ length: accum }, (_, j) => ({
+    pixelValues: tf.tensor4d(batch.pixelValues.subarray(j * m * px, (j + 1) * m * px), [m, c, h, w]),
+    inputIds: tf.tensor2d(batch.inputIds.subarray(j * m * l, (j + 1) * m * l), [m, l], 'int32'),
+    attentionMask: tf.tensor2d(batch.attentionMask.subarray(j * m * l, (j + 1) * m * l), [m, l], 'int32'),
+  }));
+}
+
+export function flattenEval(e: EvalSummary): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (e.zeroShot) { out['zeroshot_top1'] = e.zeroShot.top1; out['zeroshot_top5'] = e.zeroShot.top5; }
+  if (e.retrieval) {
+    out['i2t_r1'] = e.retrieval.imageToText.r1; out['i2t_r5'] = e.retrieval.imageToText.r5; out['i2t_r10'] = e.retrieval.imageToText.r10;
+    out['t2i_r1'] = e.retrieval.textToImage.r1; out['t2i_r5'] = e.retrieval.textToImage.r5; out['t2i_r10'] = e.retrieval.textToImage.r10;
+  }
+  return out;
+}
