@@ -56,3 +56,29 @@ describe('gradient accumulation keeps the contrastive batch whole', () => {
     }
   });
 });
+
+describe('step gradients', () => {
+  for (const family of ['clip', 'siglip'] as const) {
+    it(`${family}: d loss / d logit_scale and a weight entry match central finite differences`, () => {
+      const model = new LinearDualEncoder(family, 12, 20, 6);
+      const b = batch(6, 11);
+      const { grads } = computeGradients(model, [b]);
+      const lossAt = () => computeGradients(model, [b]).loss;
+      for (const [name, index] of [['logit_scale', 0], ['text_projection.weight', 7], ['vision_model.proj.weight', 5]] as const) {
+        const v = model.namedVariables().get(name)!;
+        const base = v.dataSync().slice();
+        const h = 1e-2;
+        const at = (d: number) => {
+          const x = base.slice();
+          x[index] = base[index]! + d;
+          v.assign(tf.tensor(x, v.shape));
+          return lossAt();
+        };
+        const fd = (at(h) - at(-h)) / (2 * h);
+        v.assign(tf.tensor(base, v.shape));
+        const g = grads.get(name)!.dataSync()[index]!;
+        expect(Math.abs(g - fd), `${name}: autograd ${g} vs finite difference ${fd}`).toBeLessThan(2e-3 + 2e-2 * Math.abs(fd));
+      }
+    });
+  }
+});
