@@ -16,6 +16,7 @@ beforeAll(async () => {
 });
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'duet-loop-'));
+const quiet = (): void => undefined;
 // Same settings as testing-resume-child.ts.
 const config = (out: string, extra = {}) => resolveConfig({
   data: 'synthetic', evalData: 'none', batchSize: 8, accum: 2, steps: 10, warmup: 2, lr: 0.05, saveEvery: 1, keepCheckpoints: 2, out, seed: 3,
@@ -42,7 +43,7 @@ describe('training loop', () => {
 
   it('trains, logs every step, checkpoints, and writes a model folder with metrics and a plot', async () => {
     const out = tmp();
-    const r = await runTraining(config(out), session(), { onLog: () => {} });
+    const r = await runTraining(config(out), session(), { onLog: quiet });
     expect(r.stopped).toBe('completed');
     expect(r.steps).toBe(10);
     reference = r.losses.map((l) => l.loss);
@@ -72,11 +73,11 @@ describe('training loop', () => {
   it('an abort (Ctrl-C) finishes the step, checkpoints and returns; resuming in-process continues exactly', async () => {
     const out = tmp();
     const ac = new AbortController();
-    const r = await runTraining(config(out), session(), { signal: ac.signal, onLog: () => {}, afterStep: (s) => { if (s === 3) ac.abort(); } });
+    const r = await runTraining(config(out), session(), { signal: ac.signal, onLog: quiet, afterStep: (s) => { if (s === 3) ac.abort(); } });
     expect(r.stopped).toBe('interrupted');
     const latest = new CheckpointManager(join(out, 'checkpoints')).latest()!;
     expect(latest.step).toBe(3);
-    const r2 = await runTraining(config(out), session(latest.dir), { onLog: () => {} }, CheckpointManager.load(latest.dir));
+    const r2 = await runTraining(config(out), session(latest.dir), { onLog: quiet }, CheckpointManager.load(latest.dir));
     expect(r2.losses.map((l) => l.loss)).toEqual(reference.slice(3).map((x) => expect.closeTo(x, 6)));
   });
 
@@ -97,8 +98,8 @@ describe('training loop', () => {
         },
       };
     };
-    await expect(runTraining(config(out), s, { onLog: () => {} })).rejects.toThrow(NonFiniteLossError);
-    await expect(runTraining(config(tmp()), session(), { onLog: () => {} }).then(() => 'ok')).resolves.toBe('ok');
+    await expect(runTraining(config(out), s, { onLog: quiet })).rejects.toThrow(NonFiniteLossError);
+    await expect(runTraining(config(tmp()), session(), { onLog: quiet }).then(() => 'ok')).resolves.toBe('ok');
     const ck = new CheckpointManager(join(out, 'checkpoints'));
     expect(ck.latest()!.step).toBe(2);
     expect(CheckpointManager.load(ck.latest()!.dir).state.lastLoss).toBeCloseTo(reference[1]!, 6);

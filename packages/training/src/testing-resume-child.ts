@@ -7,6 +7,7 @@ import { runTraining } from './loop.js';
 import { CheckpointManager, resolveCheckpoint } from './io/checkpoints.js';
 import { syntheticSession } from './test-session.js';
 
+const quiet = (): void => undefined;
 const [out, family, resume] = process.argv.slice(2) as [string, 'clip' | 'siglip', string | undefined];
 await initBackend({ backend: 'cpu' });
 const config = resolveConfig({
@@ -16,6 +17,6 @@ const config = resolveConfig({
 const resumeDir = resume ? resolveCheckpoint(resume) : undefined;
 const session = syntheticSession({ family, size: 24, batchSize: 8, seed: 3, ...(resumeDir ? { resumeDir } : {}) });
 await runTraining(config, session, {
-  onLog: () => {},
+  onLog: quiet,
   afterStep: () => new Promise((r) => setTimeout(r, Number(process.env['DUET_TEST_STEP_DELAY_MS'] ?? 0))),
 }, resumeDir ? CheckpointManager.load(resumeDir) : undefined);
