@@ -4,7 +4,7 @@ export {
   toTypedArray, f16ToF32, f32ToF16, bf16ToF32, f32ToBf16, fromFloat32, fromTypedArray, encodeTensor, convertTensor, convertTensors,
 } from './dtype.js';
 export {
-  type TensorInfo, type SafetensorsHeader, type SafetensorsPlan, MAX_HEADER_BYTES,
+  type TensorInfo, type SafetensorsHeader, type SafetensorsPlan, type WriteOptions, MAX_HEADER_BYTES,
   headerLength, parseHeader, readSafetensors, writeSafetensors, planSafetensors,
 } from './safetensors.js';
 export { type ByteSource, type FetchLike, type HttpSourceOptions, FetchError, memorySource, httpSource } from './byte-source.js';

@@ -34,9 +34,9 @@ describe.each(MODELS)('%s model.safetensors', (model) => {
 
   it('writes back byte-identical to the reference writer and re-reads identical tensors', () => {
     const { tensors, metadata } = readSafetensors(bytes);
-    // The reference writer orders tensors by dtype then name; all fixture tensors are F32, so name order.
-    const sorted = new Map([...tensors.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)));
-    const out = writeSafetensors(sorted, metadata);
+    // Shuffle the input order: 'reference' order must restore the reference writer's layout exactly.
+    const shuffled = new Map([...tensors.entries()].reverse());
+    const out = writeSafetensors(shuffled, metadata, { order: 'reference' });
     expect(Buffer.from(out).equals(Buffer.from(bytes))).toBe(true);
     const again = readSafetensors(writeSafetensors(tensors, metadata)).tensors;
     for (const [n, t] of tensors) {
@@ -77,6 +77,18 @@ describe('writer', () => {
     expect(back.metadata).toEqual({ k: 'v' });
     for (const [n, t] of Object.entries(tensors)) expect(back.tensors.get(n)).toEqual({ ...t, data: expect.any(Uint8Array) });
     for (const [n, t] of Object.entries(tensors)) expect([...back.tensors.get(n)!.data]).toEqual([...t.data]);
+  });
+
+  it("'reference' order puts wider dtypes first, then names, so every tensor is aligned", () => {
+    const t = (dtype: RawTensor['dtype'], n: number): RawTensor => ({ dtype, shape: [n], data: new Uint8Array(n * { U8: 1, F32: 4, I64: 8, F16: 2, BOOL: 1, F64: 8, I32: 4, BF16: 2, I16: 2, I8: 1 }[dtype]) });
+    const out = writeSafetensors({ b: t('U8', 3), z: t('F32', 1), a: t('F32', 2), c: t('I64', 1), h: t('F16', 3), m: t('BOOL', 1) }, undefined, { order: 'reference' });
+    const { len, json } = rawHeader(out);
+    expect(Object.keys(json)).toEqual(['c', 'a', 'z', 'h', 'b', 'm']);
+    for (const v of Object.values(json)) {
+      const size = { U8: 1, F32: 4, I64: 8, F16: 2, BOOL: 1 }[v.dtype as 'U8']!;
+      expect((8 + len + v.data_offsets[0]) % size).toBe(0);
+    }
+    expect(Object.keys(rawHeader(writeSafetensors({ b: t('U8', 1), a: t('U8', 1) })).json)).toEqual(['b', 'a']); // default: given order
   });
 
   it('refuses invalid tensors with the tensor name', () => {

@@ -128,9 +128,24 @@ export interface SafetensorsPlan {
   dataLength: number;
 }
 
+export interface WriteOptions {
+  /**
+   * 'given' (default): tensors in the order given. 'reference': the order of the reference (Rust) writer, wider
+   * dtypes first then by name, which keeps every tensor aligned to its element size and makes files byte-identical
+   * to what HF's save_file writes for the same tensors and metadata.
+   */
+  order?: 'given' | 'reference';
+}
+
+// The reference writer sorts by its Dtype enum, descending; for the dtypes supported here that is this rank.
+const DTYPE_RANK: Record<DType, number> = { BOOL: 0, U8: 1, I8: 2, I16: 3, F16: 4, BF16: 5, I32: 6, F32: 7, F64: 8, I64: 9 };
+
 /** Validates tensors and builds the header; writers (in-memory or streaming to a file) then append the data in `entries` order. */
-export function planSafetensors(tensors: Map<string, RawTensor> | Record<string, RawTensor>, metadata?: Record<string, string>): SafetensorsPlan {
+export function planSafetensors(tensors: Map<string, RawTensor> | Record<string, RawTensor>, metadata?: Record<string, string>, opts: WriteOptions = {}): SafetensorsPlan {
   const entries = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
+  if (opts.order === 'reference') {
+    entries.sort(([an, a], [bn, b]) => (DTYPE_RANK[b.dtype] ?? -1) - (DTYPE_RANK[a.dtype] ?? -1) || (an < bn ? -1 : an > bn ? 1 : 0));
+  }
   // Null prototype: a tensor named "__proto__" must become a key, not the prototype.
   const header: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
@@ -161,8 +176,8 @@ export function planSafetensors(tensors: Map<string, RawTensor> | Record<string,
 }
 
 /** Serialises tensors (in the given order) with 8-byte aligned header padding, as the reference writer does. */
-export function writeSafetensors(tensors: Map<string, RawTensor> | Record<string, RawTensor>, metadata?: Record<string, string>): Uint8Array {
-  const plan = planSafetensors(tensors, metadata);
+export function writeSafetensors(tensors: Map<string, RawTensor> | Record<string, RawTensor>, metadata?: Record<string, string>, opts: WriteOptions = {}): Uint8Array {
+  const plan = planSafetensors(tensors, metadata, opts);
   const out = new Uint8Array(plan.header.byteLength + plan.dataLength);
   out.set(plan.header, 0);
   let pos = plan.header.byteLength;

@@ -12,7 +12,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
     throw new FetchError(`${path}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   if (!st.isFile()) throw new FetchError(`${path}: not a regular file`);
-  const { size, mtimeMs } = st;
+  const { size, mtimeMs, ino } = st;
   return {
     name: path,
     size,
@@ -23,7 +23,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
       });
       try {
         const now = await fh.stat();
-        if (now.size !== size || now.mtimeMs !== mtimeMs) throw new FetchError(`${path}: file changed on disk since it was opened (size ${size} -> ${now.size}); reopen it`);
+        if (now.size !== size || now.mtimeMs !== mtimeMs || now.ino !== ino) throw new FetchError(`${path}: file changed on disk since it was opened (size ${size} -> ${now.size}); reopen it`);
         const buf = new Uint8Array(length);
         let done = 0;
         while (done < length) {

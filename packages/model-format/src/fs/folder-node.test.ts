@@ -8,6 +8,7 @@ import { ModelFolderError } from '../folder.js';
 import { readSafetensors } from '../safetensors.js';
 import { HF_REF, MODELS, fixturePath } from '../test-util/fixtures.js';
 import { writeFileAtomic } from './atomic.js';
+import { writeSafetensorsFile } from './write-safetensors-file.js';
 import { openSafetensors } from './file-source.js';
 import { hashFile } from './hash.js';
 import { loadModelFolder } from './load-folder.js';
@@ -57,6 +58,8 @@ describe.each(MODELS)('%s on disk', (model) => {
     expect(manifest.loss_family).toBe(family);
     expect(manifest.files['onnx/text_model.onnx']).toBe(await hashFile(fixturePath(model, 'text_model.onnx')));
 
+    // Same bytes as HF's save_pretrained wrote (reference tensor order, {format: 'pt'} metadata, space padding).
+    expect(same(readFileSync(join(out, 'model.safetensors')), readFileSync(fixturePath(model)))).toBe(true);
     const back = await loadModelFolder(out);
     for (const [n, t] of ref.tensors) expect([n, same((await back.getTensor(n)).data, t.data)]).toEqual([n, true]);
     expect(back.config).toEqual(src.config);
@@ -144,6 +147,17 @@ describe('atomic replace and manifest', () => {
     expect(v.ok).toBe(false);
     expect(v.errors).toContain('missing tensor "text_model.encoder.layers.2.self_attn.q_proj.weight" (config implies shape [64,64])');
     expect(v.warnings).toContain('duet.json missing: artifact hashes not checked');
+  });
+
+  it('writeSafetensorsFile streams a valid file atomically and validates before touching the disk', async () => {
+    const dir = fresh();
+    const p = join(dir, 'x.safetensors');
+    const tensors = readSafetensors(new Uint8Array(readFileSync(fixturePath('tiny-siglip')))).tensors;
+    await writeSafetensorsFile(p, tensors, { format: 'pt' }, { order: 'reference' });
+    expect(same(readFileSync(p), readFileSync(fixturePath('tiny-siglip')))).toBe(true);
+    await expect(writeSafetensorsFile(p, { bad: { dtype: 'F32', shape: [2], data: new Uint8Array(3) } })).rejects.toThrow(/"bad": F32 \[2\] needs 8 bytes, got 3/);
+    expect(readdirSync(dir)).toEqual(['x.safetensors']);
+    expect(same(readFileSync(p), readFileSync(fixturePath('tiny-siglip')))).toBe(true);
   });
 
   it('writeFileAtomic replaces a file and leaves no temp file', async () => {

@@ -106,7 +106,8 @@ export async function recoverModelFolder(dirIn: string): Promise<'none' | 'resto
 export async function saveModelFolder(dirIn: string, parts: ModelFolderParts): Promise<DuetManifest> {
   const dir = resolve(dirIn);
   const config = parseModelConfig(parts.config, `${dir}/${CONFIG_FILE}`);
-  const plan = planSafetensors(parts.tensors, parts.metadata ?? { format: 'pt' });
+  // Reference order: aligned tensors, and the same bytes HF's save_pretrained would write.
+  const plan = planSafetensors(parts.tensors, parts.metadata ?? { format: 'pt' }, { order: 'reference' });
   if (parts.validate !== false) {
     const check = checkTensorsAgainstConfig(config, new Map(plan.entries.map(([n, t]) => [n, t.shape])));
     if (check.errors.length) throw new ModelFolderError(`${dir}: tensors do not match the config: ${check.errors.join('; ')}`, WEIGHTS_FILE);
