@@ -12,6 +12,7 @@ interface Pending {
   resolvers: ((v: Float32Array | Float32Array[]) => void)[];
   rejecters: ((e: Error) => void)[];
   arrived: number;
+  failed?: Error;
 }
 
 class World {
@@ -34,7 +35,17 @@ class World {
     }
     const entry = p;
     return new Promise((resolve, reject) => {
-      if (entry.kind !== kind) return reject(new Error(`simulated group: rank ${rank} called ${kind} while other ranks called ${entry.kind} (collective #${id})`));
+      if (entry.failed) {
+        if (++entry.arrived === this.size) this.pending.delete(id);
+        return reject(entry.failed);
+      }
+      if (entry.kind !== kind) {
+        // Fail the whole collective so that no rank waits forever for a partner that went elsewhere.
+        entry.failed = new Error(`simulated group: rank ${rank} called ${kind} while other ranks called ${entry.kind} (collective #${id})`);
+        entry.rejecters.forEach((rej) => rej(entry.failed!));
+        if (++entry.arrived === this.size) this.pending.delete(id);
+        return reject(entry.failed);
+      }
       entry.inputs[rank] = x ? x.slice() : undefined; // the rank's buffer is copied out
       entry.resolvers[rank] = resolve;
       entry.rejecters[rank] = reject;
