@@ -6,6 +6,7 @@ import { ModelFolderError, loadModelFolder } from './folder.js';
 import { readSafetensors } from './safetensors.js';
 import { HF_REF, fixturePath, rawHeader } from './test-util/fixtures.js';
 import { ConfigError } from './config.js';
+import { checkModelFolder } from './check-folder.js';
 
 let server: Server;
 let base = '';
@@ -65,6 +66,13 @@ describe.each(['range', 'plain'])('loadModelFolder(url) with %s server', (mode) 
     }
     const all = await folder.getAllTensors();
     for (const [n, t] of ref.tensors) expect([n, Buffer.from(all.get(n)!.data).equals(Buffer.from(t.data))]).toEqual([n, true]);
+  });
+});
+
+describe('checkModelFolder over URL', () => {
+  it('checks tensors against the config without a manifest', async () => {
+    const f = await loadModelFolder(`${base}/range/tiny-siglip`);
+    expect(await checkModelFolder(f)).toEqual({ ok: true, errors: [], warnings: ['duet.json missing: artifact hashes not checked'] });
   });
 });
 

@@ -24,3 +24,4 @@ export {
   ModelFolderError, type FolderFiles, type FolderTensorInfo, type ModelFolder, type UrlFolderOptions,
   checkRelPath, openModelFolder, urlFolderFiles, loadModelFolder,
 } from './folder.js';
+export { checkModelFolder, type CheckOptions, type VerifyResult } from './check-folder.js';

@@ -6,5 +6,5 @@ export { fileSource, openSafetensors } from './fs/file-source.js';
 export { writeFileAtomic } from './fs/atomic.js';
 export { writeSafetensorsFile } from './fs/write-safetensors-file.js';
 export { saveModelFolder, updateDuetManifest, recoverModelFolder, type ModelFolderParts, type UpdateManifestOptions } from './fs/save-folder.js';
-export { verifyFolder, type VerifyResult } from './fs/verify-folder.js';
+export { verifyFolder } from './fs/verify-folder.js';
 export { hashFile, hashFolderFiles, listFolderFiles } from './fs/hash.js';

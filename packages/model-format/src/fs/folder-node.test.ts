@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { checkModelFolder } from '../check-folder.js';
 import { ConfigError } from '../config.js';
 import { SafetensorsError } from '../dtype.js';
 import { ModelFolderError } from '../folder.js';
@@ -70,6 +71,8 @@ describe.each(MODELS)('%s on disk', (model) => {
     expect(back.metadata).toEqual({ format: 'pt' });
     expect(same(await back.readFile('onnx/text_model.onnx'), onnx)).toBe(true);
     expect(await verifyFolder(out)).toEqual({ ok: true, errors: [], warnings: [] });
+    // The isomorphic check (WebCrypto sha256 through readFile) agrees with the streamed node:crypto hashes.
+    expect(await checkModelFolder(back)).toEqual({ ok: true, errors: [], warnings: [] });
   });
 
   it('openSafetensors reads only what is asked and reports a file replaced underneath', async () => {
