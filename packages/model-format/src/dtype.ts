@@ -61,6 +61,16 @@ export function f16ToF32(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+let F16_TABLE: Float32Array | undefined;
+/** All 65536 binary16 values as float32 (256 KB, built on first use): decoding becomes one lookup per element. */
+function f16Table(): Float32Array {
+  if (!F16_TABLE) {
+    F16_TABLE = new Float32Array(0x10000);
+    for (let h = 0; h < 0x10000; h++) F16_TABLE[h] = f16ToF32(h);
+  }
+  return F16_TABLE;
+}
+
 /** float32 value -> IEEE binary16 bits (round to nearest even; overflow -> ±Inf; NaN stays NaN). */
 export function f32ToF16(x: number): number {
   f32[0] = x;
@@ -129,7 +139,8 @@ export function toTypedArray(t: RawTensor): NumericArray {
     case 'F16': {
       const src = new Uint16Array(buf.buffer, buf.byteOffset, n);
       const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = f16ToF32(src[i]!);
+      const lut = f16Table();
+      for (let i = 0; i < n; i++) out[i] = lut[src[i]!]!;
       return out;
     }
     case 'BF16': {

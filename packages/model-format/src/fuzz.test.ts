@@ -1,6 +1,10 @@
 // Fuzzes the reader with mutated files: the only acceptable outcomes are a valid parse or a SafetensorsError
 // with a message (never another exception, a crash or a hang).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { openSafetensors } from './fs/file-source.js';
 import { SafetensorsError } from './dtype.js';
 import { openSafetensorsBytes } from './lazy-safetensors.js';
 import { readSafetensors, writeSafetensors } from './safetensors.js';
@@ -113,6 +117,31 @@ const mutations: Record<string, Mutation> = {
 };
 
 describe('safetensors reader fuzz', () => {
+  it('through the Node file reader too (a sample of 60 mutated files on disk)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duet-fuzz-'));
+    try {
+      const r = rng(99);
+      const kinds = Object.keys(mutations);
+      for (let i = 0; i < 60; i++) {
+        const kind = kinds[i % kinds.length]!;
+        const { bytes, mustFail } = mutations[kind]!(small, r);
+        const p = join(dir, `f${i}.safetensors`);
+        writeFileSync(p, bytes);
+        let err: unknown = null;
+        try {
+          await (await openSafetensors(p)).getAllTensors();
+        } catch (e) {
+          err = e;
+        }
+        if (err !== null && !(err instanceof SafetensorsError)) throw new Error(`${kind} #${i}: got ${String(err)}`);
+        if (err) expect((err as Error).message.startsWith(p)).toBe(true);
+        if (mustFail) expect([kind, i, err !== null]).toEqual([kind, i, true]);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('always parses or throws a SafetensorsError with a message, in memory and lazily (>= 200 files per base)', async () => {
     const r = rng(1234);
     const tally: Record<string, number> = {};
