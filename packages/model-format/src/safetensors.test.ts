@@ -142,6 +142,12 @@ describe('reader validation (each violation names the tensor)', () => {
     expect(() => readSafetensors(bad)).toThrow(/not valid UTF-8 JSON/);
   });
 
+  it('accepts an ArrayBuffer and rejects non-bytes with a SafetensorsError', () => {
+    const f = craft(ok, data);
+    expect(readSafetensors(f.slice().buffer).tensors.size).toBe(2);
+    expect(() => readSafetensors('abc' as never, 'y')).toThrow(/y: expected a Uint8Array or ArrayBuffer, got string/);
+  });
+
   it('accepts zero-size tensors, an empty file header and unpadded headers', () => {
     expect(readSafetensors(craft({}, new Uint8Array(0))).tensors.size).toBe(0);
     const f = craft({ z: { dtype: 'F32', shape: [0, 3], data_offsets: [0, 0] }, a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1), false);

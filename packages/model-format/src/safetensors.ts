@@ -109,8 +109,9 @@ function validateInfo(name: string, v: unknown, dataLen: number, source: string)
 }
 
 /** Reads a whole safetensors file held in memory. Tensor data are views into `bytes` (no copy). */
-export function readSafetensors(bytes: Uint8Array, source = 'safetensors'): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
-  if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(`${source}: expected a Uint8Array, got ${bytes === null ? 'null' : typeof bytes}`);
+export function readSafetensors(input: Uint8Array | ArrayBuffer, source = 'safetensors'): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+  const bytes = input instanceof ArrayBuffer ? new Uint8Array(input) : input;
+  if (!(bytes instanceof Uint8Array)) throw new SafetensorsError(`${source}: expected a Uint8Array or ArrayBuffer, got ${bytes === null ? 'null' : typeof bytes}`);
   const h = parseHeader(bytes, bytes.byteLength, source);
   const tensors = new Map<string, RawTensor>();
   for (const [name, t] of h.tensors) {

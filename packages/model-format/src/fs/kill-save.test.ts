@@ -30,7 +30,7 @@ function runAndKill(dir: string, start: number, after: number, delayMs: number):
       saved += (d.toString().match(/saved/g) ?? []).length;
       if (saved === after) setTimeout(() => p.kill('SIGKILL'), delayMs);
     });
-    p.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve(saved) : reject(new Error(`child exited ${code}: ${err}`))));
+    p.on('close', (code, signal) => (signal === 'SIGKILL' ? resolve(saved) : reject(new Error(`child exited ${code}: ${err}`))));
   });
 }
 
@@ -97,6 +97,15 @@ describe('recoverModelFolder (the instant between the two renames)', () => {
     const dir = await stage('b', false);
     expect(await loadModelFolder(dir).then((f) => f.duet!.provenance!.step)).toBe(1); // loading recovers too
     expect(readdirSync(join(root, 'b'))).toEqual(['model']);
+  });
+
+  it('loading waits for a live save that is between its two renames', async () => {
+    const dir = await stage('d', true);
+    const parent = join(root, 'd');
+    // Pretend the swap belongs to this (live) process: recovery must not touch it, loading must wait for it.
+    renameSync(join(parent, `.model.old-${deadPid}-0badf00d`), join(parent, `.model.old-${process.pid}-0badf00d`));
+    setTimeout(() => renameSync(join(parent, `.model.tmp-${deadPid}-0badf00d`), dir), 150);
+    expect((await loadModelFolder(dir)).duet!.provenance!.step).toBe(2);
   });
 
   it('leaves temp folders of live processes alone', async () => {

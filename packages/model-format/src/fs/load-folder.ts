@@ -1,13 +1,14 @@
 // Node: model folders from the file system, tensors read lazily from model.safetensors.
-import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { existsSync, type Stats } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { FetchError } from '../byte-source.js';
 import { ModelFolderError, checkRelPath, loadModelFolder as loadModelFolderUrl, openModelFolder, type FolderFiles, type ModelFolder, type UrlFolderOptions } from '../folder.js';
 import { SafetensorsReader } from '../lazy-safetensors.js';
 import { fileSource } from './file-source.js';
-import { recoverModelFolder } from './save-folder.js';
+import { TEMP_RE, recoverModelFolder } from './save-folder.js';
 
 function isMissing(e: unknown): boolean {
   const code = (e as NodeJS.ErrnoException).code;
@@ -36,12 +37,25 @@ export function fsFolderFiles(dir: string): FolderFiles {
   };
 }
 
+/** A live save may be between its two renames (old folder aside, new not yet in): give it a moment (up to 2 s). */
+async function waitForSwap(dir: string): Promise<Stats | undefined> {
+  for (let i = 0; i < 40; i++) {
+    const names = await readdir(dirname(dir)).catch(() => [] as string[]);
+    if (!names.some((n) => TEMP_RE.exec(n)?.[1] === basename(dir) && TEMP_RE.exec(n)?.[2] === 'old')) return undefined;
+    await sleep(50);
+    const st = await stat(dir).catch(() => undefined);
+    if (st) return st;
+  }
+  return undefined;
+}
+
 /** Node: loads a model folder from a directory path (or file: URL; http(s) URLs go through fetch). Tensors are read on demand. */
 export async function loadModelFolder(pathOrUrl: string | URL, opts: UrlFolderOptions = {}): Promise<ModelFolder> {
   const s = pathOrUrl instanceof URL ? pathOrUrl.href : pathOrUrl;
   if (/^https?:\/\//i.test(s)) return loadModelFolderUrl(s, opts);
   const dir = resolve(s.startsWith('file:') ? fileURLToPath(s) : s);
   let st = await stat(dir).catch(() => undefined);
+  if (!st) st = await waitForSwap(dir);
   if (!st) {
     // A save killed between its two renames leaves the folder under a sibling temp name: put it back.
     await recoverModelFolder(dir);

@@ -47,7 +47,8 @@ async function writeHashed(path: string, chunks: Iterable<Uint8Array | string>):
   return h.digest('hex');
 }
 
-const TEMP_RE = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]+$/;
+/** Sibling temp folders of a save: `.<name>.tmp-<pid>-<hex>` (being written) and `.<name>.old-<pid>-<hex>` (being replaced). */
+export const TEMP_RE = /^\.(.+)\.(tmp|old)-(\d+)-[0-9a-f]+$/;
 
 function alive(pid: number): boolean {
   if (pid === process.pid) return true;
