@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  loadModelFolder, openSafetensors, readSafetensors, saveModelFolder, writeSafetensors, writeSafetensorsFile, type RawTensor,
+  expectedTensors, loadModelFolder, openSafetensors, parseModelConfig, readSafetensors, saveModelFolder, writeSafetensors, writeSafetensorsFile,
+  type RawTensor,
 } from '@duet/model-format/node';
 import { printTable, writeResult } from './report.ts';
 
@@ -32,7 +33,6 @@ async function child(): Promise<void> {
   const model = join(dir!, 'model');
   let bytes = 0;
   if (op === 'create') {
-    const { expectedTensors, parseModelConfig } = await import('@duet/model-format');
     const { config } = bigModel(Number(process.env['DUET_BENCH_MB'] ?? 600));
     const tensors = new Map<string, RawTensor>();
     for (const [n, shape] of expectedTensors(parseModelConfig(config))) {
