@@ -1,6 +1,5 @@
 // ModelFolder: a loaded HF-compatible model folder (config.json, model.safetensors or a sharded index,
 // tokenizer/preprocessor files, duet.json), with lazy tensor access. Storage-agnostic: URL (fetch) here, files in ./fs.
-import { FetchError, httpSource, type FetchLike } from './byte-source.js';
 import { parseModelConfig, type ModelConfig } from './config.js';
 import { SafetensorsError, type DType, type RawTensor } from './dtype.js';
 import { SafetensorsReader } from './lazy-safetensors.js';
@@ -132,7 +131,7 @@ class LoadedFolder implements ModelFolder {
     return { dtype: t.dtype, shape: [...t.shape], file };
   }
 
-  getTensor(name: string): Promise<RawTensor> {
+  async getTensor(name: string): Promise<RawTensor> {
     return this.reader(name)[1].getTensor(name);
   }
 
@@ -204,49 +203,4 @@ export async function openModelFolder(files: FolderFiles): Promise<ModelFolder> 
   ]);
   const duet = manifest ? parseDuetManifest(manifest, join(files.location, MANIFEST_FILE)) : undefined;
   return new LoadedFolder(files, config, rawConfig, readers, where, seen, tokenizerJson, tokenizerConfig, preprocessorConfig, duet);
-}
-
-export interface UrlFolderOptions {
-  fetch?: FetchLike;
-  headers?: Record<string, string>;
-  /** How to read model.safetensors: Range requests when supported ('auto', default), or one download ('whole'). */
-  mode?: 'auto' | 'range' | 'whole';
-}
-
-/** Folder files behind a base URL. A 404 means "absent"; other HTTP errors are raised. */
-export function urlFolderFiles(baseUrl: string, opts: UrlFolderOptions = {}): FolderFiles {
-  const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
-  const f = opts.fetch ?? (globalThis.fetch as FetchLike | undefined);
-  if (!f) throw new FetchError('no fetch implementation available (pass options.fetch)');
-  const headers = opts.headers ?? {};
-  const absent = (s: number): boolean => s === 404 || s === 410;
-  return {
-    location: baseUrl,
-    read: async (rel) => {
-      const url = base + checkRelPath(rel);
-      let r: Response;
-      try {
-        r = await f(url, { headers });
-      } catch (e) {
-        throw new FetchError(`${url}: request failed (${(e as Error).message})`);
-      }
-      if (absent(r.status)) return undefined;
-      if (!r.ok) throw new FetchError(`${url}: HTTP ${r.status}`, r.status);
-      return new Uint8Array(await r.arrayBuffer());
-    },
-    openSafetensors: async (rel) => {
-      const url = base + checkRelPath(rel);
-      try {
-        return await SafetensorsReader.open(await httpSource(url, { mode: opts.mode, fetch: f, headers }));
-      } catch (e) {
-        if (e instanceof FetchError && e.status !== undefined && absent(e.status)) return undefined;
-        throw e;
-      }
-    },
-  };
-}
-
-/** Isomorphic: loads a model folder from a base URL with fetch (tensors fetched on demand with HTTP Range when possible). */
-export function loadModelFolder(url: string, opts: UrlFolderOptions = {}): Promise<ModelFolder> {
-  return openModelFolder(urlFolderFiles(url, opts));
 }

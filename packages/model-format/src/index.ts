@@ -21,7 +21,7 @@ export {
 export { expectedTensors, checkTensorsAgainstConfig, type TensorCheck } from './expected-tensors.js';
 export {
   CONFIG_FILE, WEIGHTS_FILE, WEIGHTS_INDEX_FILE, TOKENIZER_FILE, TOKENIZER_CONFIG_FILE, PREPROCESSOR_CONFIG_FILE,
-  ModelFolderError, type FolderFiles, type FolderTensorInfo, type ModelFolder, type UrlFolderOptions,
-  checkRelPath, openModelFolder, urlFolderFiles, loadModelFolder,
+  ModelFolderError, type FolderFiles, type FolderTensorInfo, type ModelFolder, checkRelPath, openModelFolder,
 } from './folder.js';
+export { type UrlFolderOptions, urlFolderFiles, loadModelFolder } from './url-folder.js';
 export { checkModelFolder, type CheckOptions, type VerifyResult } from './check-folder.js';

@@ -2,7 +2,8 @@
 import { createServer, type Server } from 'node:http';
 import { readFileSync, existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ModelFolderError, loadModelFolder } from './folder.js';
+import { ModelFolderError } from './folder.js';
+import { loadModelFolder } from './url-folder.js';
 import { readSafetensors } from './safetensors.js';
 import { HF_REF, fixturePath, rawHeader } from './test-util/fixtures.js';
 import { ConfigError } from './config.js';
