@@ -8,6 +8,7 @@ import { readSafetensors } from './safetensors.js';
 import { HF_REF, fixturePath, rawHeader } from './test-util/fixtures.js';
 import { ConfigError } from './config.js';
 import { checkModelFolder } from './check-folder.js';
+import { fetchSafetensors } from './lazy-safetensors.js';
 
 let server: Server;
 let base = '';
@@ -74,6 +75,19 @@ describe('checkModelFolder over URL', () => {
   it('checks tensors against the config without a manifest', async () => {
     const f = await loadModelFolder(`${base}/range/tiny-siglip`);
     expect(await checkModelFolder(f)).toEqual({ ok: true, errors: [], warnings: ['duet.json missing: artifact hashes not checked'] });
+  });
+});
+
+describe('fetchSafetensors modes', () => {
+  it("'range' refuses a server that ignores Range; 'auto' falls back to one download", async () => {
+    await expect(fetchSafetensors(`${base}/plain/tiny-clip/model.safetensors`, { mode: 'range' })).rejects.toThrow(/server ignored the Range request/);
+    const r = await fetchSafetensors(`${base}/plain/tiny-clip/model.safetensors`);
+    expect(r.tensorNames()).toHaveLength(78);
+    const w = await fetchSafetensors(`${base}/range/tiny-clip/model.safetensors`, { mode: 'whole' });
+    expect(w.source.size).toBe(readFileSync(fixturePath('tiny-clip')).length);
+  });
+  it('a 404 is a FetchError with the status', async () => {
+    await expect(fetchSafetensors(`${base}/range/none/model.safetensors`)).rejects.toMatchObject({ name: 'FetchError', status: 404 });
   });
 });
 

@@ -140,6 +140,21 @@ describe('atomic replace and manifest', () => {
     ]);
   });
 
+  it('updateDuetManifest creates duet.json when absent and removes entries patched to null', async () => {
+    const dir = fresh();
+    copyFileSync(fixturePath('tiny-siglip'), join(dir, 'model.safetensors'));
+    copyFileSync(fixturePath('tiny-siglip', 'config.json'), join(dir, 'config.json'));
+    const m = await updateDuetManifest(dir, { provenance: { tool: 'import' } }, { rehash: true });
+    expect(m.format_version).toBe(1);
+    expect(m.loss_family).toBe('siglip');
+    expect(m.files['model.safetensors']).toBe(await hashFile(fixturePath('tiny-siglip')));
+    const m2 = await updateDuetManifest(dir, { files: { 'config.json': null } });
+    expect(Object.keys(m2.files)).toEqual(['model.safetensors']);
+    expect(m2.provenance).toEqual({ tool: 'import' });
+    await expect(updateDuetManifest(dir, { files: { 'x.bin': 'not-a-hash' } })).rejects.toThrow(/files\.x\.bin: expected a lowercase hex sha256/);
+    await expect(updateDuetManifest(fresh(), {})).rejects.toThrow(/config\.json: cannot read \(ENOENT\)/);
+  });
+
   it('verifyFolder reports config/tensor mismatches', async () => {
     const dir = fresh();
     copyFileSync(fixturePath('tiny-clip'), join(dir, 'model.safetensors'));
