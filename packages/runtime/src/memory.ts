@@ -33,7 +33,7 @@ export interface LeakReport {
   /** Tensors alive after minus before, not counting tensors returned by the function. */
   leakedTensors: number;
   leakedBytes: number;
-  /** Tensors found in the return value (kept on purpose). */
+  /** Tensors created by the function and found in its return value (kept on purpose). */
   returnedTensors: number;
 }
 
@@ -62,10 +62,16 @@ function collectTensors(value: unknown, out: Map<number, tf.Tensor>, depth = 0):
   }
 }
 
-function report(before: MemorySnapshot, result: unknown, label?: string): LeakReport {
+/** Id the next tensor will get (tfjs ids increase monotonically), to tell new returned tensors from old ones. */
+function nextTensorId(): number {
+  return (tf.engine().constructor as unknown as { nextTensorId?: number }).nextTensorId ?? 0;
+}
+
+function report(before: MemorySnapshot, firstId: number, result: unknown, label?: string): LeakReport {
   const after = memorySnapshot();
   const returned = new Map<number, tf.Tensor>();
   collectTensors(result, returned);
+  for (const id of [...returned.keys()]) if (id < firstId) returned.delete(id); // existed before: not created here
   const dataIds = new Set<object>();
   let returnedBytes = 0;
   for (const t of returned.values()) {
@@ -86,8 +92,9 @@ function report(before: MemorySnapshot, result: unknown, label?: string): LeakRe
 /** Runs fn and reports tensors it left alive (tensors it returns are not leaks). */
 export async function measureLeaks<T>(fn: () => T | Promise<T>, label?: string): Promise<{ result: T; report: LeakReport }> {
   const before = memorySnapshot();
+  const firstId = nextTensorId();
   const result = await fn();
-  return { result, report: report(before, result, label) };
+  return { result, report: report(before, firstId, result, label) };
 }
 
 /** Runs fn; throws TensorLeakError naming the count if it left tensors alive. Returns fn's result. */
@@ -100,8 +107,9 @@ export async function assertNoLeaks<T>(fn: () => T | Promise<T>, label?: string)
 /** Synchronous assertNoLeaks for synchronous code (e.g. inside a training step). */
 export function assertNoLeaksSync<T>(fn: () => T, label?: string): T {
   const before = memorySnapshot();
+  const firstId = nextTensorId();
   const result = fn();
-  const r = report(before, result, label);
+  const r = report(before, firstId, result, label);
   if (r.leakedTensors > 0) throw new TensorLeakError(r);
   return result;
 }
@@ -109,10 +117,11 @@ export function assertNoLeaksSync<T>(fn: () => T, label?: string): T {
 /** Starts tracking now; check() reports, assert() throws on growth since start (e.g. per training step). */
 export function trackLeaks(label?: string): { check(keep?: unknown): LeakReport; assert(keep?: unknown): void } {
   const before = memorySnapshot();
+  const firstId = nextTensorId();
   return {
-    check: (keep?: unknown) => report(before, keep, label),
+    check: (keep?: unknown) => report(before, firstId, keep, label),
     assert: (keep?: unknown) => {
-      const r = report(before, keep, label);
+      const r = report(before, firstId, keep, label);
       if (r.leakedTensors > 0) throw new TensorLeakError(r);
     },
   };
