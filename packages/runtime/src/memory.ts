@@ -14,14 +14,14 @@ export interface MemorySnapshot {
 }
 
 export function memorySnapshot(): MemorySnapshot {
-  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesInGPUAllocated?: number };
+  const m = tf.memory() as tf.MemoryInfo & { numBytesInGPU?: number; numBytesAllocatedInGPU?: number };
   return {
     numTensors: m.numTensors,
     numBytes: m.numBytes,
     numDataBuffers: m.numDataBuffers,
     backend: tf.getBackend(),
     ...(m.numBytesInGPU !== undefined ? { gpuBytesUsed: m.numBytesInGPU } : {}),
-    ...(m.numBytesInGPUAllocated !== undefined ? { gpuBytesAllocated: m.numBytesInGPUAllocated } : {}),
+    ...(m.numBytesAllocatedInGPU !== undefined ? { gpuBytesAllocated: m.numBytesAllocatedInGPU } : {}),
     ...(m.unreliable ? { unreliable: true } : {}),
   };
 }
