@@ -1,4 +1,4 @@
-// Locating shared data directories: an explicit dir, then $DUET_DATA, then the workspace's sibling
+// Locating shared data directories: an explicit dir (authoritative), else $DUET_DATA, then the workspace's sibling
 // `../shared/datasets/<name>` (found by walking up from this module and from cwd to the nx workspace root),
 // then /usr/share/datasets/<name>.
 import { existsSync } from 'node:fs';
@@ -16,10 +16,10 @@ export function findWorkspaceRoot(start: string): string | undefined {
   }
 }
 
-/** Candidate directories for dataset `name`, in lookup order (duplicates removed). */
+/** Candidate directories for dataset `name`, in lookup order (duplicates removed). An explicit dir is the only candidate. */
 export function datasetDirCandidates(name: string, dir?: string): string[] {
+  if (dir) return [resolve(dir)];
   const out: string[] = [];
-  if (dir) out.push(resolve(dir));
   const env = process.env['DUET_DATA'];
   if (env) out.push(resolve(env, name), resolve(env));
   for (const start of [dirname(fileURLToPath(import.meta.url)), process.cwd()]) {
