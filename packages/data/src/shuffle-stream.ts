@@ -90,14 +90,14 @@ export class ShuffleStream {
 
   /** Next record of the shuffled stream, or undefined at the end of the epoch. */
   async next(): Promise<DataRecord | undefined> {
-    const cap = Math.max(1, this.opts.shuffleBuffer);
+    const cap = this.opts.shuffle ? Math.max(1, this.opts.shuffleBuffer) : 1;
     while (!this.exhausted && this.buf.length < cap) {
       const r = await this.read();
       if (!r) this.exhausted = true;
       else this.buf.push(r);
     }
     if (!this.buf.length) return undefined;
-    const j = this.opts.shuffleBuffer > 1 ? this.rng.int(this.buf.length) : 0;
+    const j = cap > 1 ? this.rng.int(this.buf.length) : 0;
     const out = this.buf[j]!;
     this.buf[j] = this.buf[this.buf.length - 1]!;
     this.buf.pop();
