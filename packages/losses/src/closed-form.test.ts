@@ -1,11 +1,12 @@
 // Closed-form values from the issue, checked for every form of each loss.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@duet/runtime';
+import { tf } from '@duet/runtime';
+import { useWasm } from '../test/backend.js';
 import { clipLoss, createSimulatedGroups, distributedClipLoss, distributedSiglipLoss, lossAndFeatureGrads, siglipLoss } from './index.js';
 import type { ContrastiveInputs } from './index.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm' });
+  await useWasm();
 });
 
 type Form = (x: ContrastiveInputs) => Promise<number>;

@@ -2,6 +2,7 @@
 // modalities, each rank scores its local rows against all columns, and the column-side gradients are
 // reduce-scattered back to the ranks that own those samples.
 import { tf } from '@duet/runtime';
+import { mm } from './matmul.js';
 import type { ProcessGroup } from './process-group.js';
 import { checkFinite, validatePair } from './validate.js';
 import type { ContrastiveInputs, DistributedResult } from './types.js';
@@ -47,7 +48,7 @@ export async function distributedClipLoss(local: ContrastiveInputs, group: Proce
     const txt = local.textEmbeds as tf.Tensor2D;
     const labels = tf.oneHot(tf.range(offset, offset + b, 1, 'int32'), n).cast('float32'); // [b, N]
     const side = (rowsLocal: tf.Tensor2D, cols: tf.Tensor2D) => {
-      const logits = tf.mul(tf.matMul(rowsLocal, cols, false, true), s); // [b, N]
+      const logits = tf.mul(mm(rowsLocal, cols, false, true), s); // [b, N]
       const lse = tf.logSumExp(logits, 1);
       const d = tf.sub(tf.exp(tf.sub(logits, lse.reshape([b, 1]))), labels); // softmax − onehot
       const pos = tf.sum(tf.mul(logits, labels), 1);
@@ -57,7 +58,7 @@ export async function distributedClipLoss(local: ContrastiveInputs, group: Proce
     const t2i = side(txt, imgAll); // logitsPerText rows
     const gImgLocal = tf.mul(tf.matMul(i2t.d, txtAll), s);
     const gTxtLocal = tf.mul(tf.matMul(t2i.d, imgAll), s);
-    const colGrads = tf.mul(tf.concat([tf.matMul(t2i.d, txt, true, false), tf.matMul(i2t.d, img, true, false)], 1), s); // [N, 2E] = [∂img | ∂txt]
+    const colGrads = tf.mul(tf.concat([mm(t2i.d, txt, true), mm(i2t.d, img, true)], 1), s); // [N, 2E] = [∂img | ∂txt]
     const scalars = tf.stack([tf.add(i2t.lossSum, t2i.lossSum), tf.add(i2t.dot, t2i.dot)]);
     return { gImgLocal, gTxtLocal, colGrads, scalars };
   });

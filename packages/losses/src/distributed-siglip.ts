@@ -7,6 +7,7 @@
 // contribution s·dLᵀ·img), and after the last visit it is sent straight to the owner. Per rank and step that is
 // (W−1) text blocks forward plus (W−1) gradient blocks back: 2·(W−1)·b·E floats, with O(b·E) memory.
 import { tf } from '@duet/runtime';
+import { mm } from './matmul.js';
 import type { ProcessGroup } from './process-group.js';
 import { siglipBlock } from './siglip-block.js';
 import { checkFinite, validatePair } from './validate.js';
@@ -53,7 +54,7 @@ export async function distributedSiglipLoss(local: ContrastiveInputs, group: Pro
     const blk = siglipBlock(img, txt, s, bias, 0, 0, true);
     return {
       gImg: tf.matMul(blk.dLogits!, txt),
-      gTxt: tf.matMul(blk.dLogits!, img, true, false),
+      gTxt: mm(blk.dLogits!, img, true),
       sums: tf.stack([blk.lossSum, tf.sum(tf.sum(tf.mul(blk.dLogits!, blk.dots!), 1)), tf.sum(tf.sum(blk.dLogits!, 1))]),
     };
   });
@@ -92,7 +93,7 @@ export async function distributedSiglipLoss(local: ContrastiveInputs, group: Pro
       const next = tf.tidy(() => {
         const txt = tf.tensor2d(st.block, [rows, e]);
         const blk = siglipBlock(img, txt, s, bias, 0, b, true); // disjoint index ranges: all negatives
-        const contrib = tf.matMul(blk.dLogits!, img, true, false); // [rows, E]
+        const contrib = mm(blk.dLogits!, img, true); // [rows, E]
         return {
           gImg: tf.add(gImg, tf.matMul(blk.dLogits!, txt)),
           acc: withAcc ? tf.add(tf.tensor2d(msg.subarray(rows * e), [rows, e]), contrib) : contrib,

@@ -1,13 +1,14 @@
 // Simulated-distributed forms equal the single-process reference on the concatenated batch, and report the
 // bytes their ring collectives send.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@duet/runtime';
+import { tf } from '@duet/runtime';
+import { useWasm } from '../test/backend.js';
 import { createSimulatedGroups, distributedClipLoss, distributedSiglipLoss, type DistributedResult } from './index.js';
 import { FIXTURE_SETS, expectClose, ref, refScalar } from '../test/fixture.js';
 import { fixtureInputs } from '../test/inputs.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm' });
+  await useWasm();
 });
 
 /** Near-equal contiguous split of n rows over w ranks (uneven when w does not divide n). */

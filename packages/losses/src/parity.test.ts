@@ -1,12 +1,13 @@
 // Parity with the float64 HF/torch references: plain, chunked and feature-gradient forms of both losses.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@duet/runtime';
+import { tf } from '@duet/runtime';
+import { useWasm } from '../test/backend.js';
 import { clipLoss, lossAndFeatureGrads, siglipLoss } from './index.js';
 import { FIXTURE_SETS, expectClose, ref, refScalar } from '../test/fixture.js';
 import { autograd, fixtureInputs, type Computed } from '../test/inputs.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm' });
+  await useWasm();
 });
 
 function expectMatches(c: Computed, n: number, d: number, family: 'clip' | 'siglip', label: string): void {

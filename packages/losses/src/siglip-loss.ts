@@ -1,6 +1,7 @@
 // SigLIP pairwise sigmoid loss (open_clip SigLipLoss, big_vision sigmoid loss, HF siglip):
 // logits = exp(t′)·img·txtᵀ + b, labels +1 on the diagonal and −1 elsewhere, loss = Σ softplus(−label·logits) / B.
 import { tf } from '@duet/runtime';
+import { matMulABt, mm } from './matmul.js';
 import { siglipBlock } from './siglip-block.js';
 import { guardMemory } from './memory-guard.js';
 import { checkFinite, validateChunk, validatePair } from './validate.js';
@@ -27,7 +28,7 @@ export function siglipLoss(inputs: ContrastiveInputs, opts: LossOptions = {}): t
 function plainSiglip(img: tf.Tensor2D, txt: tf.Tensor2D, t: tf.Tensor, bias: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const n = img.shape[0];
-    const logits = tf.add(tf.mul(tf.matMul(img, txt, false, true), tf.exp(t.reshape([]))), bias.reshape([])); // [B, B]
+    const logits = tf.add(tf.mul(matMulABt(img, txt), tf.exp(t.reshape([]))), bias.reshape([])); // [B, B]
     const labels = tf.sub(tf.mul(tf.eye(n), 2), 1); // +1 diagonal, −1 elsewhere
     // −log σ(z) = softplus(−z): thresholded kernel (no overflow), gradient −σ(−z) (exact everywhere).
     const perRow = tf.sum(tf.softplus(tf.neg(tf.mul(labels, logits))), 1);
@@ -54,7 +55,8 @@ function chunkedSiglipOp(chunk: number) {
       return tf.div(total, n) as tf.Scalar;
     });
     const gradFunc = (dy: tf.Tensor) => {
-      const g = siglipGradsChunked(img, txt, t, bias, chunk, dy);
+      const g = siglipGradsChunked(img, txt, t, bias, chunk, dy, false);
+      g.loss.dispose();
       return [g.gradImageEmbeds, g.gradTextEmbeds, g.gradLogitScale.reshape(t.shape), g.gradLogitBias!.reshape(bias.shape)];
     };
     return { value, gradFunc };
@@ -72,6 +74,7 @@ export function siglipGradsChunked(
   bias: tf.Tensor,
   chunk: number,
   dy?: tf.Tensor,
+  withLoss = true,
 ): FeatureGrads {
   const n = img.shape[0];
   const s = tf.tidy(() => tf.exp(t.reshape([])) as tf.Scalar);
@@ -83,10 +86,10 @@ export function siglipGradsChunked(
     const size = Math.min(chunk, n - c0);
     const [nextImg, nextAcc, gTxtC] = tf.tidy(() => {
       const txtC = tf.slice(txt, [c0, 0], [size, -1]) as tf.Tensor2D;
-      const r = siglipBlock(img, txtC, s, b, 0, c0, true);
+      const r = siglipBlock(img, txtC, s, b, 0, c0, true, withLoss);
       const dL = r.dLogits!;
       const sums = tf.stack([r.lossSum, tf.sum(tf.sum(tf.mul(dL, r.dots!), 1)), tf.sum(tf.sum(dL, 1))]);
-      return [tf.add(gImg, tf.matMul(dL, txtC)), tf.add(acc, sums), tf.matMul(dL, img, true, false)] as const;
+      return [tf.add(gImg, tf.matMul(dL, txtC)), tf.add(acc, sums), mm(dL, img, true)] as const;
     });
     gImg.dispose();
     acc.dispose();

@@ -1,10 +1,11 @@
 // Bad input gives clear errors; the memory guard refuses instead of crashing; the clamp helper.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { initBackend, tf } from '@duet/runtime';
+import { tf } from '@duet/runtime';
+import { useWasm } from '../test/backend.js';
 import { LossMemoryError, clampLogitScale, clipLoss, distributedClipLoss, createSimulatedGroups, lossAndFeatureGrads, siglipLoss } from './index.js';
 
 beforeAll(async () => {
-  await initBackend({ backend: 'wasm' });
+  await useWasm();
 });
 
 const emb = (b: number, e: number) => tf.ones([b, e]);
