@@ -67,6 +67,14 @@ describe('webgpu provider (Dawn) without an adapter', () => {
     expect(reason).toMatch(/VK_DRIVER_FILES\/VK_ICD_FILENAMES=\/nope\/icd\.json restricts Vulkan to files that do not exist \(\/nope\/icd\.json\)/);
   });
 
+  it("explains that Debian bookworm's Mesa 22.3 lavapipe is too old for Dawn", () => {
+    const lvp = '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json';
+    const { reason } = explainNoAdapter({ loader: '/usr/lib/x86_64-linux-gnu/libvulkan.so.1', icdFiles: [lvp], icdApiVersions: { [lvp]: '1.1.230' } }, 'linux');
+    expect(reason).toMatch(/registered \(lvp_icd\.x86_64\.json: Vulkan 1\.1\.230\) but none exposed a device Dawn can use; Mesa's lavapipe before Mesa 23 .*bookworm-backports/);
+    const { reason: fresh } = explainNoAdapter({ loader: '/l', icdFiles: [lvp], icdApiVersions: { [lvp]: '1.4.305' } }, 'linux');
+    expect(fresh).not.toMatch(/before Mesa 23/);
+  });
+
   it('probe reports unavailable and an explicit init throws the diagnosis', async () => {
     const p = createDawnProvider({ loadDawn: fakeDawn, diagnose: () => ({ icdFiles: [] }) });
     const probe = await p.probe();

@@ -1,7 +1,7 @@
 // Node-only providers: `tensorflow` (tfjs-node-gpu, else tfjs-node; optional dependencies, loaded only when
 // resolvable) and `webgpu` through Dawn (the `webgpu` npm package) over Vulkan / Metal / D3D12.
 import { createRequire } from 'node:module';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { registerBackendProvider } from './backend.js';
 import { BackendUnavailableError } from './errors.js';
@@ -92,6 +92,8 @@ interface DawnModule {
 export interface VulkanDiagnosis {
   loader?: string;
   icdFiles: string[];
+  /** ICD manifest -> the Vulkan API version it declares (e.g. "1.1.230" for Debian bookworm's Mesa 22.3 lavapipe). */
+  icdApiVersions?: Record<string, string>;
   driverFilesEnv?: string;
 }
 
@@ -114,7 +116,16 @@ export function diagnoseVulkan(): VulkanDiagnosis {
     }
   }
   const driverFilesEnv = process.env['VK_DRIVER_FILES'] ?? process.env['VK_ICD_FILENAMES'];
-  return { loader, icdFiles, ...(driverFilesEnv ? { driverFilesEnv } : {}) };
+  const icdApiVersions: Record<string, string> = {};
+  for (const f of [...icdFiles, ...(driverFilesEnv?.split(':').filter(Boolean) ?? [])]) {
+    try {
+      const v = (JSON.parse(readFileSync(f, 'utf8')) as { ICD?: { api_version?: string } }).ICD?.api_version;
+      if (v) icdApiVersions[f] = v;
+    } catch {
+      /* unreadable manifest: the loader will skip it too */
+    }
+  }
+  return { loader, icdFiles, icdApiVersions, ...(driverFilesEnv ? { driverFilesEnv } : {}) };
 }
 
 const MESA_HINT =
@@ -131,11 +142,18 @@ export function explainNoAdapter(d: VulkanDiagnosis, platform = process.platform
       hint: `install it (Debian/Ubuntu: apt-get install libvulkan1) plus a Vulkan driver: the NVIDIA driver for a GPU, or ${MESA_HINT}`,
     };
   }
+  // The loader uses only VK_DRIVER_FILES when set, else every registered manifest.
+  const effective = d.driverFilesEnv ? d.driverFilesEnv.split(':').filter(Boolean) : d.icdFiles;
+  const versions = effective.filter((f) => d.icdApiVersions?.[f]).map((f) => `${f.split('/').pop()}: Vulkan ${d.icdApiVersions![f]}`);
+  const oldLavapipe = effective.some((f) => /lvp/.test(f) && /^1\.[012]\./.test(d.icdApiVersions?.[f] ?? ''));
+  const tooOld = oldLavapipe
+    ? "; Mesa's lavapipe before Mesa 23 (Debian bookworm's 22.3, Vulkan 1.1.230) lacks features Dawn requires (shaderUniform*ArrayDynamicIndexing): use Mesa 25 from bookworm-backports"
+    : '';
   if (d.driverFilesEnv) {
     const listed = d.driverFilesEnv.split(':').filter(Boolean);
     const absent = listed.filter((f) => !existsSync(f));
     return {
-      reason: `no WebGPU adapter: VK_DRIVER_FILES/VK_ICD_FILENAMES=${d.driverFilesEnv} restricts Vulkan to ${absent.length ? `files that do not exist (${absent.join(', ')})` : 'drivers that exposed no usable device'}`,
+      reason: `no WebGPU adapter: VK_DRIVER_FILES/VK_ICD_FILENAMES=${d.driverFilesEnv} restricts Vulkan to ${absent.length ? `files that do not exist (${absent.join(', ')})` : `drivers that exposed no usable device${versions.length ? ` (${versions.join(', ')})` : ''}${tooOld}`}`,
       hint: `unset it or point it at an installed driver manifest${d.icdFiles.length ? ` (found: ${d.icdFiles.join(', ')})` : ''}`,
     };
   }
@@ -146,7 +164,7 @@ export function explainNoAdapter(d: VulkanDiagnosis, platform = process.platform
     };
   }
   return {
-    reason: `no WebGPU adapter: Vulkan drivers are registered (${d.icdFiles.join(', ')}) but none exposed a device Dawn can use`,
+    reason: `no WebGPU adapter: Vulkan drivers are registered (${versions.length ? versions.join(', ') : d.icdFiles.join(', ')}) but none exposed a device Dawn can use${tooOld}`,
     hint: `check the GPU driver matches the kernel module (nvidia-smi, /dev/nvidia* or /dev/dri access in containers); ${MESA_HINT}`,
   };
 }
