@@ -1,0 +1,92 @@
+// Colour jitter as torchvision ColorJitter on 8-bit images (brightness, contrast, saturation, hue in a
+// random order, each factor drawn uniformly), optionally applied with probability p (open_clip's
+// color_jitter_prob), plus random greyscale (open_clip's gray_scale_prob).
+import { assertRawImage, toRgb, type RawImage } from '../image/raw-image.js';
+import type { RngLike } from './random-resized-crop.js';
+
+export interface ColorJitterOptions {
+  /** Factor range [max(0, 1 - b), 1 + b] (or an explicit [lo, hi]). */
+  brightness?: number | [number, number];
+  contrast?: number | [number, number];
+  saturation?: number | [number, number];
+  /** Hue shift range [-h, h] in turns, h <= 0.5. */
+  hue?: number | [number, number];
+  /** Probability of applying the jitter at all (default 1). */
+  p?: number;
+  /** Probability of converting to greyscale afterwards (default 0). */
+  grayscaleP?: number;
+}
+
+const clamp8 = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+
+function range(v: number | [number, number] | undefined, name: string, center: number, bound?: [number, number]): [number, number] | null {
+  if (v === undefined || v === 0) return null;
+  let r: [number, number];
+  if (typeof v === 'number') {
+    if (v < 0) throw new RangeError(`colorJitter: ${name} must be non-negative, got ${v}`);
+    r = [center - v, center + v];
+    if (bound) r = [Math.max(bound[0], r[0]), Math.min(bound[1], r[1])];
+  } else r = v;
+  if (!(r[0] <= r[1]) || (bound && (r[0] < bound[0] || r[1] > bound[1]))) throw new RangeError(`colorJitter: ${name} range [${r.join(', ')}] is invalid${bound ? ` (allowed within [${bound.join(', ')}])` : ''}`);
+  return r[0] === center && r[1] === center ? null : r;
+}
+
+/** ITU-R 601-2 luma (PIL's convert('L') weights). */
+const luma = (r: number, g: number, b: number) => (r * 299 + g * 587 + b * 114) / 1000;
+
+function blend(d: Uint8Array, other: (i: number) => number, factor: number): void {
+  for (let i = 0; i < d.length; i++) d[i] = clamp8(factor * d[i]! + (1 - factor) * other(i));
+}
+
+function adjustHue(d: Uint8Array, shift: number): void {
+  for (let i = 0; i < d.length; i += 3) {
+    const r = d[i]! / 255, g = d[i + 1]! / 255, b = d[i + 2]! / 255;
+    const max = Math.max(r, g, b), min = Math.min(r, g, b), c = max - min;
+    let h = 0;
+    if (c > 0) h = max === r ? ((g - b) / c) % 6 : max === g ? (b - r) / c + 2 : (r - g) / c + 4;
+    h = (((h / 6 + shift) % 1) + 1) % 1;
+    const s = max === 0 ? 0 : c / max, v = max;
+    const k = (n: number) => (n + h * 6) % 6;
+    const f = (n: number) => v - v * s * Math.max(0, Math.min(k(n), 4 - k(n), 1));
+    d[i] = clamp8(f(5) * 255); d[i + 1] = clamp8(f(3) * 255); d[i + 2] = clamp8(f(1) * 255);
+  }
+}
+
+/** Returns a jittered RGB copy of `img` (3 channels); the input is not modified. */
+export function colorJitter(img: RawImage, rng: RngLike, opts: ColorJitterOptions): RawImage {
+  assertRawImage(img);
+  const rgb = toRgb(img);
+  const d = new Uint8Array(rgb.data);
+  const b = range(opts.brightness, 'brightness', 1, [0, Infinity]);
+  const c = range(opts.contrast, 'contrast', 1, [0, Infinity]);
+  const s = range(opts.saturation, 'saturation', 1, [0, Infinity]);
+  const h = range(opts.hue, 'hue', 0, [-0.5, 0.5]);
+  if (rng.next() < (opts.p ?? 1)) {
+    // torch.randperm(4) then one factor per op, in that order.
+    const order = [0, 1, 2, 3];
+    for (let i = 3; i > 0; i--) {
+      const j = Math.floor(rng.next() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const f = [b, c, s, h].map((r) => (r ? r[0] + (r[1] - r[0]) * rng.next() : null));
+    for (const op of order) {
+      const factor = f[op];
+      if (factor == null) continue;
+      if (op === 0) blend(d, () => 0, factor);
+      else if (op === 1) {
+        let sum = 0;
+        for (let i = 0; i < d.length; i += 3) sum += luma(d[i]!, d[i + 1]!, d[i + 2]!);
+        const mean = sum / (d.length / 3);
+        blend(d, () => mean, factor);
+      } else if (op === 2) {
+        const grey = new Float32Array(d.length / 3);
+        for (let i = 0; i < grey.length; i++) grey[i] = luma(d[3 * i]!, d[3 * i + 1]!, d[3 * i + 2]!);
+        blend(d, (i) => grey[Math.floor(i / 3)]!, factor);
+      } else adjustHue(d, factor);
+    }
+  }
+  if (opts.grayscaleP && rng.next() < opts.grayscaleP) {
+    for (let i = 0; i < d.length; i += 3) d[i] = d[i + 1] = d[i + 2] = clamp8(luma(d[i]!, d[i + 1]!, d[i + 2]!));
+  }
+  return { data: d, width: rgb.width, height: rgb.height, channels: 3 };
+}
