@@ -19,7 +19,7 @@ export async function solidImage(width: number, height: number, rgb: [number, nu
 export async function tarBytes(entries: { name: string; data: Uint8Array | string }[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
-  const done = new Promise<void>((res, rej) => { pack.on('data', (c: Buffer) => chunks.push(c)); pack.on('end', res); pack.on('error', rej); });
+  const done = new Promise<void>((res, rej) => { pack.on('data', (c: unknown) => void chunks.push(c as Buffer)); pack.on('end', res); pack.on('error', rej); });
   for (const e of entries) pack.entry({ name: e.name }, typeof e.data === 'string' ? e.data : Buffer.from(e.data));
   pack.finalize();
   await done;
