@@ -29,21 +29,40 @@ function plainClip(img: tf.Tensor2D, txt: tf.Tensor2D, t: tf.Tensor): tf.Scalar 
     const s = tf.exp(t.reshape([]));
     const logits = tf.mul(matMulABt(img, txt), s); // [B, B] = logitsPerImage
     const diag = tf.mul(tf.sum(tf.mul(img, txt), 1), s); // [B] positive-pair logits
-    const lossImage = tf.mean(tf.sub(tf.logSumExp(logits, 1), diag)); // image → text
-    const lossText = tf.mean(tf.sub(tf.logSumExp(logits, 0), diag)); // text → image
+    const lossImage = tf.mean(tf.sub(logSumExpRows(logits), diag)); // image → text
+    const lossText = tf.mean(tf.sub(logSumExpRows(tf.transpose(logits)), diag)); // text → image
     return tf.mul(tf.add(lossImage, lossText), 0.5) as tf.Scalar;
   });
 }
 
+/**
+ * Row-wise log-sum-exp with the softmax as its gradient. (tf.logSumExp differentiates through its max shift with a
+ * broadcasting equality that is slower than the matmul on wasm; the shift does not change the value.)
+ */
+const logSumExpRows = tf.customGrad((...args: unknown[]) => {
+  const [x, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
+  const value = tf.logSumExp(x, 1);
+  save([x, value]);
+  return {
+    value,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const [sx, lse] = saved as [tf.Tensor2D, tf.Tensor1D];
+      const rows = sx.shape[0];
+      return tf.mul(tf.exp(tf.sub(sx, lse.reshape([rows, 1]))), dy.reshape([rows, 1]));
+    },
+  };
+}) as (x: tf.Tensor) => tf.Tensor1D;
+
 function chunkedClipOp(chunk: number) {
   return tf.customGrad((...args: unknown[]) => {
-    const [img, txt, t] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor];
+    const [img, txt, t, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.GradSaveFunc];
     const value = tf.tidy(() => {
       const st = clipStats(img, txt, t, chunk);
+      save([st.rowLse, st.colLse]); // kept only while a tape records; spares the backward a full pass
       return lossFromStats(st, img.shape[0]);
     });
-    const gradFunc = (dy: tf.Tensor) => {
-      const g = clipGradsChunked(img, txt, t, chunk, dy);
+    const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const g = clipGradsChunked(img, txt, t, chunk, dy, saved as [tf.Tensor1D, tf.Tensor1D]);
       g.loss.dispose();
       return [g.gradImageEmbeds, g.gradTextEmbeds, g.gradLogitScale.reshape(t.shape)];
     };
@@ -93,6 +112,14 @@ function clipStatsInner(img: tf.Tensor2D, txt: tf.Tensor2D, t: tf.Tensor, chunk:
   return { s, rowLse, colLse, diag };
 }
 
+function statsFrom(img: tf.Tensor2D, txt: tf.Tensor2D, t: tf.Tensor, [rowLse, colLse]: [tf.Tensor1D, tf.Tensor1D]): ClipStats {
+  return tf.tidy(() => {
+    const s = tf.exp(t.reshape([])) as tf.Scalar;
+    // clones: the caller disposes the returned stats, the saved originals belong to the tape
+    return { s, rowLse: tf.clone(rowLse), colLse: tf.clone(colLse), diag: tf.mul(tf.sum(tf.mul(img, txt), 1), s) as tf.Tensor1D };
+  });
+}
+
 function lossFromStats(st: ClipStats, n: number): tf.Scalar {
   return tf.div(tf.sub(tf.add(tf.sum(st.rowLse), tf.sum(st.colLse)), tf.mul(tf.sum(st.diag), 2)), 2 * n) as tf.Scalar;
 }
@@ -101,9 +128,16 @@ function lossFromStats(st: ClipStats, n: number): tf.Scalar {
  * Loss and gradients of the CLIP loss in blocks of `chunk` image rows (two passes, O(B·chunk) extra memory).
  * ∂loss/∂logits = (softmax_rows + softmax_cols)/(2B) − I/B.
  */
-export function clipGradsChunked(img: tf.Tensor2D, txt: tf.Tensor2D, t: tf.Tensor, chunk: number, dy?: tf.Tensor): FeatureGrads {
+export function clipGradsChunked(
+  img: tf.Tensor2D,
+  txt: tf.Tensor2D,
+  t: tf.Tensor,
+  chunk: number,
+  dy?: tf.Tensor,
+  lse?: [tf.Tensor1D, tf.Tensor1D], // [rowLse, colLse] from the forward pass, when available
+): FeatureGrads {
   const n = img.shape[0];
-  const st = clipStats(img, txt, t, chunk);
+  const st = lse ? statsFrom(img, txt, t, lse) : clipStats(img, txt, t, chunk);
   const { s, rowLse, colLse } = st;
   const colLseRow = colLse.reshape([1, n]);
   const txtT = tf.transpose(txt); // [E, B]

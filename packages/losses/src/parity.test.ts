@@ -47,10 +47,13 @@ for (const { n, d } of FIXTURE_SETS) {
       it(`chunked SigLIP (chunk ${chunkSize}) matches through tf autograd`, () => {
         const inputs = fixtureInputs(n, d, 'siglip');
         expectMatches(autograd(inputs, (x) => siglipLoss(x, { chunkSize })), n, d, 'siglip', `siglip chunk ${chunkSize}`);
+        // Outside a gradient tape the chunked forward takes its loss-only path.
+        expectClose(siglipLoss(inputs, { chunkSize }).dataSync()[0]!, refScalar(n, d, 'siglip_loss'), 1e-5, 'siglip loss-only forward');
       });
       it(`chunked CLIP (chunk ${chunkSize}) matches through tf autograd`, () => {
         const inputs = fixtureInputs(n, d, 'clip');
         expectMatches(autograd(inputs, (x) => clipLoss(x, { chunkSize })), n, d, 'clip', `clip chunk ${chunkSize}`);
+        expectClose(clipLoss(inputs, { chunkSize }).dataSync()[0]!, refScalar(n, d, 'clip_loss'), 1e-5, 'clip loss-only forward');
       });
     }
     for (const chunkSize of [undefined, 7]) {

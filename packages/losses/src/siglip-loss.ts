@@ -38,7 +38,14 @@ function plainSiglip(img: tf.Tensor2D, txt: tf.Tensor2D, t: tf.Tensor, bias: tf.
 
 function chunkedSiglipOp(chunk: number) {
   return tf.customGrad((...args: unknown[]) => {
-    const [img, txt, t, bias] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.Tensor];
+    const [img, txt, t, bias, save] = args as [tf.Tensor2D, tf.Tensor2D, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    if (isRecordingGradients()) {
+      // One sweep gives the loss and all gradients (3 block products, like the plain form); the gradients are
+      // O(B·E) and are kept by the tape until the backward pass scales them by dy.
+      const g = siglipGradsChunked(img, txt, t, bias, chunk);
+      save([g.gradImageEmbeds, g.gradTextEmbeds, g.gradLogitScale.reshape(t.shape), g.gradLogitBias!.reshape(bias.shape)]);
+      return { value: g.loss, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => saved.map((x) => tf.mul(x, dy)) };
+    }
     const n = img.shape[0];
     const value = tf.tidy(() => {
       const s = tf.exp(t.reshape([])) as tf.Scalar;
@@ -54,6 +61,7 @@ function chunkedSiglipOp(chunk: number) {
       }
       return tf.div(total, n) as tf.Scalar;
     });
+    // No tape was recording, so this is not expected to run; it stays exact (recomputes block by block) regardless.
     const gradFunc = (dy: tf.Tensor) => {
       const g = siglipGradsChunked(img, txt, t, bias, chunk, dy, false);
       g.loss.dispose();
@@ -61,6 +69,11 @@ function chunkedSiglipOp(chunk: number) {
     };
     return { value, gradFunc };
   });
+}
+
+/** True while tf.grad/valueAndGrads/minimize records a tape (then a forward pass may as well produce gradients). */
+function isRecordingGradients(): boolean {
+  return (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
 }
 
 /**
