@@ -1,2 +1,5 @@
-// Node-only surface of @duet/inference (uses node:* / native modules).
+// Node-only surface of @duet/inference: onnxruntime-node, usearch, file-system export and persistence.
 export * from './index.js';
+export { ortNodeModule } from './node/ort-node.js';
+export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './node/export-onnx.js';
+export { createEmbedder, goldenCheck, type CreateEmbedderOptions } from './node/create.js';
