@@ -40,4 +40,17 @@ describe('createLoader with @duet/preprocess', () => {
     expect(aug[0]!.keys).toEqual(plain[0]!.keys);
     expect(Array.from(aug[0]!.pixelValues)).not.toEqual(Array.from(plain[0]!.pixelValues));
   });
+
+  it('feeds greyscale Fashion-MNIST through the RGB processor', async () => {
+    const { fashionMnist } = await import('./fashion-mnist.js');
+    const [b] = await collect(createLoader(fashionMnist({ split: 'test', limit: 4 }), { batchSize: 4, seed: 0, shuffle: false, imageProcessor, tokenizer, workers: 0 }));
+    expect(b!.pixelShape).toEqual([4, 3, 24, 24]);
+    expect(Array.from(b!.labels!)).toEqual([9, 2, 1, 1]);
+    // Grey input: the three channels carry the same intensity (different only through per-channel mean/std).
+    const hw = 24 * 24;
+    const k = 12 * 24 + 12;
+    const grey = (c: number, mean: number, std: number) => b!.pixelValues[c * hw + k]! * std + mean;
+    expect(grey(0, 0.48145466, 0.26862954)).toBeCloseTo(grey(1, 0.4578275, 0.26130258), 4);
+    expect(grey(0, 0.48145466, 0.26862954)).toBeCloseTo(grey(2, 0.40821073, 0.27577711), 4);
+  });
 });

@@ -45,6 +45,9 @@ export class ShuffleStream {
 
   static async open(ds: Dataset, epoch: number, opts: StreamOptions, ctx: ReadContext, from?: StreamSnapshot): Promise<ShuffleStream> {
     const n = await ds.shardCount();
+    if (opts.splitBy === 'shard' && n < opts.worldSize) {
+      throw new Error(`loader: splitBy "shard" needs at least worldSize (${opts.worldSize}) shards, ${ds.name} has ${n}; use splitBy "sample"`);
+    }
     let order = Array.from({ length: n }, (_, i) => i);
     if (opts.shuffle) new DataRng(hashSeed(opts.seed, epoch, 'shards')).shuffle(order);
     if (opts.splitBy === 'shard') order = order.filter((_, j) => j % opts.worldSize === opts.rank);
