@@ -62,7 +62,7 @@ function chunkedClipOp(chunk: number) {
       return lossFromStats(st, img.shape[0]);
     });
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const g = clipGradsChunked(img, txt, t, chunk, dy, saved as [tf.Tensor1D, tf.Tensor1D]);
+      const g = clipGradsChunked(img, txt, t, chunk, dy, saved.length === 2 ? (saved as [tf.Tensor1D, tf.Tensor1D]) : undefined);
       g.loss.dispose();
       return [g.gradImageEmbeds, g.gradTextEmbeds, g.gradLogitScale.reshape(t.shape)];
     };
