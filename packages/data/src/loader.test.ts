@@ -122,6 +122,21 @@ describe('createLoader', () => {
     expect(new Set(seeds).size).toBe(24);
   });
 
+  it('survives a throwing transform and a dying worker: reported, replaced, the rest delivered', async () => {
+    const dir = tempDir('crash');
+    const img = (w: number) => solidImage(w, 4, [50, 60, 70]);
+    await writeTar(join(dir, 'c.tar'), [
+      { name: 'a.png', data: await img(4) }, { name: 'a.txt', data: 'a' },
+      { name: 'b.png', data: await img(5) }, { name: 'b.txt', data: 'b' },
+      { name: 'c.png', data: await img(7) }, { name: 'c.txt', data: 'c' },
+      { name: 'd.png', data: await img(4) }, { name: 'd.txt', data: 'd' },
+    ]);
+    const loader = createLoader(webDataset(join(dir, 'c.tar')), { ...base, batchSize: 2, seed: 0, shuffle: false, workers: 1, prefetch: 1, transformModule: STAND_IN_TRANSFORM });
+    const batches = await collect(loader);
+    expect(batches.map((b) => b.keys)).toEqual([['a', 'd']]);
+    expect(loader.errors().examples.map((e) => [e.key, e.reason])).toEqual([['b', 'transform failed: boom'], ['c', 'transform failed: worker exited with code 3']]);
+  });
+
   it('rejects bad options and foreign positions with clear messages', async () => {
     const ds = shapesDataset({ seed: 0, size: 4, imageSize: 8 });
     expect(() => createLoader(ds, { ...base, batchSize: 0, seed: 0 })).toThrow(/batchSize must be a positive integer, got 0/);

@@ -34,6 +34,9 @@ export const standInProcessor: ImageProcessorLike & { config: { size: number } }
 /** Worker-loadable transform module: `augment` adds a seed-dependent offset so tests can see the seed. */
 export async function createTransform(init: TransformInit): Promise<SampleTransform> {
   return async (image, seed) => {
+    // Failure injection for robustness tests: width 5 throws, width 7 kills the worker thread.
+    if (image.width === 5) throw new Error('boom');
+    if (image.width === 7) process.exit(3);
     const px = toPixels(image, STAND_IN_SIZE);
     if (init.augment) px[0] = seed / 4294967296;
     return px;
