@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '@duet/runtime';
 import { useWasm } from '../test/backend.js';
-import { createSimulatedGroups, distributedClipLoss, distributedSiglipLoss, type DistributedResult } from './index.js';
+import { createSimulatedGroups, distributedClipLoss, distributedSiglipLoss, type DistributedResult, type ProcessGroup } from './index.js';
 import { FIXTURE_SETS, expectClose, ref, refScalar } from '../test/fixture.js';
 import { fixtureInputs } from '../test/inputs.js';
 
@@ -83,6 +83,28 @@ describe('loss semantics and communication', () => {
       }
     });
   }
+
+  it('CLIP falls back to all-reduce when the group has no reduceScatter (same gradients, more bytes)', async () => {
+    const w = 4;
+    const groups: ProcessGroup[] = createSimulatedGroups(w).map((g) => ({
+      rank: g.rank,
+      worldSize: g.worldSize,
+      allGather: (x) => g.allGather(x),
+      allReduce: (x, op) => g.allReduce(x, op),
+      broadcast: (x, root) => g.broadcast(x, root),
+      sendRecv: (x, to, from) => g.sendRecv(x, to, from),
+      barrier: () => g.barrier(),
+      get bytesSent() {
+        return g.bytesSent;
+      },
+    }));
+    const res = await Promise.all(groups.map((g, r) => distributedClipLoss(fixtureInputs(64, 32, 'clip', splits(64, w)[r]), g)));
+    expectClose(concatRows(res.map((r) => r.gradTextEmbeds)), ref(64, 32, 'clip_grad_txt').data, 1e-4, '∂txt via all-reduce');
+    // all-gather (W−1)·b·2E·4 + ring all-reduce of [N, 2E]: 2·(W−1)/W·N·2E·4, plus the scalar all-reduce
+    const data = (w - 1) * 16 * 64 * 4 + 2 * (w - 1) * 16 * 64 * 4;
+    for (const r of res) expect(r.bytesCommunicated - data).toBeLessThanOrEqual(2 * 4 * 4);
+    for (const r of res) expect(r.bytesCommunicated).toBeGreaterThanOrEqual(data);
+  });
 
   it('worldSize 1 degenerates to the single-process loss with no communication', async () => {
     const [g] = createSimulatedGroups(1);
