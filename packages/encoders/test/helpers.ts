@@ -1,8 +1,8 @@
 // Test helpers: backend selection, HF fixture loading, error metrics.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { initBackend, tf } from '@duet/runtime';
-import { readSafetensors, toTypedArray, type RawTensor } from '@duet/model-format';
+import { createRng, initBackend, registerFallbackKernels, tf } from '@duet/runtime';
+import { fromFloat32, readSafetensors, toTypedArray, type RawTensor } from '@duet/model-format';
 
 export async function useBackend(backend: 'wasm' | 'cpu' = 'wasm'): Promise<void> {
   try {
@@ -12,6 +12,7 @@ export async function useBackend(backend: 'wasm' | 'cpu' = 'wasm'): Promise<void
     if (!(await tf.setBackend(backend))) throw e;
     await tf.ready();
   }
+  registerFallbackKernels(backend); // idempotent: cpu kernels for gradients wasm lacks (gather's UnsortedSegmentSum)
 }
 
 export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/hf-reference/', import.meta.url));
@@ -51,4 +52,30 @@ export function relError(got: ArrayLike<number>, ref: ArrayLike<number>): number
     den = Math.max(den, Math.abs(ref[i]!));
   }
   return num / den;
+}
+
+/** Adds N(0, scale²) noise to every tensor (as the HF fixtures do), so no weight is exactly 0 or 1. */
+export function perturb(tensors: Map<string, RawTensor>, seed = 1, scale = 0.02): Map<string, RawTensor> {
+  const rng = createRng(seed);
+  const out = new Map<string, RawTensor>();
+  for (const [name, t] of tensors) {
+    const a = Float32Array.from(toTypedArray(t) as Float32Array);
+    if (!name.endsWith('running_var') && !name.endsWith('running_mean')) for (let i = 0; i < a.length; i++) a[i]! += rng.normal(0, scale);
+    out.set(name, fromFloat32(a, t.shape));
+  }
+  return out;
+}
+
+export function randomPixels(b: number, c: number, s: number, seed = 3): tf.Tensor4D {
+  const rng = createRng(seed);
+  const a = new Float32Array(b * c * s * s);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal(0, 1);
+  return tf.tensor4d(a, [b, c, s, s]);
+}
+
+export function randomIds(b: number, l: number, vocab: number, seed = 5): tf.Tensor2D {
+  const rng = createRng(seed);
+  const a = new Int32Array(b * l);
+  for (let i = 0; i < a.length; i++) a[i] = rng.int(vocab);
+  return tf.tensor2d(a, [b, l], 'int32');
 }
