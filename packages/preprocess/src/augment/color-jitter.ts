@@ -24,8 +24,8 @@ function range(v: number | [number, number] | undefined, name: string, center: n
   let r: [number, number];
   if (typeof v === 'number') {
     if (v < 0) throw new RangeError(`colorJitter: ${name} must be non-negative, got ${v}`);
-    r = [center - v, center + v];
-    if (bound) r = [Math.max(bound[0], r[0]), Math.min(bound[1], r[1])];
+    // torchvision: factor ranges are clipped at 0; hue ranges must already lie within [-0.5, 0.5].
+    r = [center === 1 ? Math.max(0, center - v) : center - v, center + v];
   } else r = v;
   if (!(r[0] <= r[1]) || (bound && (r[0] < bound[0] || r[1] > bound[1]))) throw new RangeError(`colorJitter: ${name} range [${r.join(', ')}] is invalid${bound ? ` (allowed within [${bound.join(', ')}])` : ''}`);
   return r[0] === center && r[1] === center ? null : r;

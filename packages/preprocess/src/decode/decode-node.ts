@@ -1,7 +1,7 @@
 // Node image decoding with sharp (JPEG, PNG, WebP, GIF, AVIF, TIFF, SVG...): EXIF orientation applied
 // (as transformers' load_image does), output 8-bit sRGB, HWC interleaved.
 import { readFile } from 'node:fs/promises';
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import type { RawImage } from '../image/raw-image.js';
 
 export interface DecodeOptions {
@@ -35,13 +35,22 @@ export async function decodeImage(input: Uint8Array | ArrayBuffer | string, opts
   }
   if (bytes.byteLength === 0) throw new ImageDecodeError(`decodeImage ${label}: input is empty`);
   if (bytes.byteLength > maxBytes) throw new ImageDecodeError(`decodeImage ${label}: ${bytes.byteLength} bytes exceeds the limit of ${maxBytes}`);
+  let meta: Metadata;
   try {
-    const img = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', pages: 1 });
-    const meta = await img.metadata();
-    if (!meta.width || !meta.height) throw new Error('no image dimensions');
-    if (meta.width * meta.height > maxPixels) throw new Error(`${meta.width}x${meta.height} exceeds the limit of ${maxPixels} pixels`);
-    let pipeline = img.autoOrient();
-    const grey = meta.space === 'b-w' || meta.space === 'grey16';
+    // Header only: dimensions are checked before any pixel is decoded.
+    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+  } catch (e) {
+    throw new ImageDecodeError(`decodeImage ${label}: not a decodable image (${(e as Error).message})`);
+  }
+  if (!meta.width || !meta.height) throw new ImageDecodeError(`decodeImage ${label}: not a decodable image (no dimensions)`);
+  if (meta.width * meta.height > maxPixels) {
+    throw new ImageDecodeError(`decodeImage ${label}: ${meta.width}x${meta.height} exceeds the limit of ${maxPixels} pixels`);
+  }
+  try {
+    let pipeline = sharp(bytes, { limitInputPixels: maxPixels, failOn: 'error', pages: 1 }).autoOrient();
+    // Grey without alpha stays 1 channel; everything else (grey+alpha, CMYK, 16-bit, Lab...) becomes 8-bit sRGB(A)
+    // (sharp's b-w output would drop the alpha channel).
+    const grey = (meta.space === 'b-w' || meta.space === 'grey16') && !meta.hasAlpha;
     pipeline = pipeline.toColourspace(grey ? 'b-w' : 'srgb');
     const { data, info } = await pipeline.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const pixels = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
@@ -49,7 +58,6 @@ export async function decodeImage(input: Uint8Array | ArrayBuffer | string, opts
     if (info.channels !== 1 && info.channels !== 3 && info.channels !== 4) throw new Error(`unsupported channel count ${info.channels}`);
     return { data: pixels, width: info.width, height: info.height, channels: info.channels };
   } catch (e) {
-    if (e instanceof ImageDecodeError) throw e;
     throw new ImageDecodeError(`decodeImage ${label}: not a decodable image (${(e as Error).message})`);
   }
 }
