@@ -145,5 +145,6 @@ describe('createLoader', () => {
     await collect(l, 1);
     expect(() => createLoader(ds, { ...base, batchSize: 2, seed: 1, resumeFrom: l.position() })).toThrow(/saved with seed 0, rank 0\/1; this loader has seed 1/);
     expect(() => createLoader(ds, { ...base, batchSize: 2, seed: 0, resumeFrom: {} as LoaderPosition })).toThrow(/not a loader position/);
+    await expect(collect(createLoader(ds, { ...base, batchSize: 5, seed: 0, drop_last: true, epochs: Infinity }))).rejects.toThrow(/epoch 0 of shapes:seed=0 produced no batch/);
   });
 });

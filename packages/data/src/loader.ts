@@ -201,7 +201,12 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
         }
         const next: LoaderPosition = { version: 1, seed: opts.seed, rank, worldSize, batchInEpoch: 0, stream: { epoch: epoch + 1, start: true } };
         pos = next;
+        const startedEmpty = batchInEpoch === 0;
         if (items.length && !opts.drop_last) yield makeBatch(items, epoch, structuredClone(next));
+        else if (startedEmpty && epochs > epoch + 1) {
+          // A whole epoch without a batch would repeat forever (everything skipped, or fewer samples than a batch with drop_last).
+          throw new Error(`loader: epoch ${epoch} of ${dataset.name} produced no batch (${skips.total} records skipped so far, see errors()); stopping instead of looping`);
+        }
       }
     } finally {
       await pool?.close();
