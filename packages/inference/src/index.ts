@@ -17,3 +17,6 @@ export {
   makeGoldenInputs, runGolden, goldenCheckFolder,
 } from './runtime/golden.js';
 export { createEmbedder, goldenCheck, type CreateEmbedderOptions } from './runtime/create-web.js';
+export { ExactIndex, checkK, type SearchHit, type IndexOptions } from './retrieval/exact-index.js';
+export { jsScoreKernel, type ScoreKernel } from './retrieval/score-kernel.js';
+export { TopK } from './retrieval/topk.js';

@@ -3,3 +3,6 @@ export * from './index.js';
 export { ortNodeModule } from './node/ort-node.js';
 export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './node/export-onnx.js';
 export { createEmbedder, goldenCheck, type CreateEmbedderOptions } from './node/create.js';
+export { HnswIndex, type HnswOptions } from './node/hnsw-index.js';
+export { Collection, type CollectionOptions } from './node/collection.js';
+export { createOrtScoreKernel } from './node/ort-score-kernel.js';

@@ -1,0 +1,85 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ExactIndex } from '../retrieval/exact-index.js';
+import { Collection } from './collection.js';
+import { HnswIndex } from './hnsw-index.js';
+import { createOrtScoreKernel } from './ort-score-kernel.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'duet-coll-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Deterministic pseudo-random vectors (LCG), no dependence on the code under test. */
+function randomVectors(n: number, d: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n * d);
+  for (let i = 0; i < out.length; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 32 - 0.5;
+  }
+  return out;
+}
+
+const ids = (n: number, p = 'v') => Array.from({ length: n }, (_, i) => `${p}${i}`);
+
+describe('retrieval (Node)', () => {
+  const d = 32;
+  const n = 3000;
+  const data = randomVectors(n, d, 7);
+  const queries = randomVectors(20, d, 99);
+
+  it('the onnxruntime GEMM kernel returns the same top-k as the JS reference kernel', async () => {
+    const js = new ExactIndex(d);
+    const native = new ExactIndex(d, { kernel: await createOrtScoreKernel({ blockRows: 1000 }) });
+    js.add(ids(n), data);
+    native.add(ids(n), data);
+    const a = await js.search(queries, 10);
+    const b = await native.search(queries, 10);
+    a.forEach((hits, qi) => {
+      expect(b[qi]!.map((h) => h.id)).toEqual(hits.map((h) => h.id));
+      hits.forEach((h, j) => expect(b[qi]![j]!.score).toBeCloseTo(h.score, 5));
+    });
+  });
+
+  it('HNSW recall@10 against exact search is high, and removed ids disappear', async () => {
+    const exact = new ExactIndex(d);
+    const hnsw = new HnswIndex(d, { expansionSearch: 256 });
+    exact.add(ids(n), data);
+    hnsw.add(ids(n), data);
+    const e = await exact.search(queries, 10);
+    const h = await hnsw.search(queries, 10);
+    let found = 0;
+    e.forEach((hits, qi) => {
+      const got = new Set(h[qi]!.map((x) => x.id));
+      found += hits.filter((x) => got.has(x.id)).length;
+    });
+    expect(found / (10 * 20)).toBeGreaterThanOrEqual(0.95);
+    const top = e[0]![0]!.id;
+    expect(hnsw.remove([top])).toBe(1);
+    const again = await hnsw.search(queries.subarray(0, d), 10);
+    expect(again[0]!.map((x) => x.id)).not.toContain(top);
+    await expect(hnsw.search(queries, n + 1)).rejects.toThrow(/larger than the index/);
+  });
+
+  it('a collection saves atomically (replacing the old one) and reloads with ids, metadata and both indexes', async () => {
+    const dir = join(tmp, 'coll');
+    const c = new Collection<{ caption: string }>(d, { hnsw: true });
+    c.add(ids(200), data.subarray(0, 200 * d), ids(200).map((id) => ({ caption: `caption ${id}` })));
+    await c.save(dir);
+    c.remove(['v0', 'v1']);
+    c.add(['new'], data.subarray(300 * d, 301 * d), [{ caption: 'new one' }]);
+    await c.save(dir);
+    expect(readdirSync(tmp)).toEqual(['coll']); // no temp/old folders left behind
+    const back = await Collection.load<{ caption: string }>(dir);
+    expect(back.size).toBe(199);
+    const q = data.subarray(300 * d, 301 * d);
+    const [exactHits] = await back.search(q, 1);
+    const [approxHits] = await back.search(q, 1, { approximate: true });
+    expect(exactHits![0]).toMatchObject({ id: 'new', metadata: { caption: 'new one' } });
+    expect(exactHits![0]!.score).toBeCloseTo(1, 5);
+    expect(approxHits![0]!.id).toBe('new');
+    expect(back.exact.has('v0')).toBe(false);
+    await expect(Collection.load(join(tmp, 'missing'))).rejects.toThrow(/not a saved collection/);
+  });
+});
