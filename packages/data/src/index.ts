@@ -19,5 +19,5 @@ export type { StreamSnapshot } from './shuffle-stream.js';
 export { readSamples } from './samples.js';
 export { folderDataset } from './folder-dataset.js';
 export { openDataset, type OpenDatasetOptions } from './open-dataset.js';
-export { inspectDataset, type InspectReport, type InspectOptions, type InspectProgress, type Stats } from './inspect.js';
+export { inspectDataset, formatInspectReport, type InspectReport, type InspectOptions, type InspectProgress, type Stats } from './inspect.js';
 export { convertToWebDataset, type ConvertOptions, type ConvertResult } from './convert.js';

@@ -2,7 +2,7 @@ import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { convertToWebDataset } from './convert.js';
-import { inspectDataset } from './inspect.js';
+import { formatInspectReport, inspectDataset } from './inspect.js';
 import { openDataset } from './open-dataset.js';
 import { readSamples } from './samples.js';
 import { solidImage, tempDir } from './testing/fixtures.js';
@@ -32,6 +32,9 @@ describe('inspectDataset', () => {
     expect(rep.skipped.byReason).toEqual({ 'corrupt image': 1, 'missing image': 1 });
     expect(rep.skipped.examples.map((e) => e.source)).toEqual([`${join(dir, 'data.tsv')}:4`, `${join(dir, 'data.tsv')}:5`]);
     expect(progress[progress.length - 1]).toBe(5);
+    const text = formatInspectReport(rep);
+    expect(text).toContain('records   3 usable, 2 skipped');
+    expect(text).toContain(`${join(dir, 'data.tsv')}:5: missing image: `);
   });
 
   it('reports Fashion-MNIST labels by class name', async () => {

@@ -76,3 +76,24 @@ export async function inspectDataset(source: string | Dataset, opts: InspectOpti
     ...(Object.keys(labels).length ? { labels: names ? Object.fromEntries(Object.entries(labels).map(([k, v]) => [`${k} ${names[Number(k)] ?? ''}`.trim(), v])) : labels } : {}),
   };
 }
+
+/** Human-readable summary of an inspect report (what `duet data inspect` prints). */
+export function formatInspectReport(r: InspectReport): string {
+  const f = (s: Stats, d = 0) => `min ${s.min.toFixed(d)}, mean ${s.mean.toFixed(1)}, max ${s.max.toFixed(d)}`;
+  const lines = [
+    `dataset   ${r.name}`,
+    `shards    ${r.shards}`,
+    `records   ${r.records} usable, ${r.skipped.total} skipped`,
+    `captions  ${r.captions.distinct} distinct; words ${f(r.captions.words)}; chars ${f(r.captions.chars)}`,
+    ...r.captions.samples.map((c) => `          "${c.length > 100 ? `${c.slice(0, 97)}...` : c}"`),
+    `images    ${r.images.probed} probed; width ${f(r.images.width)}; height ${f(r.images.height)}`,
+    `          formats ${Object.entries(r.images.formats).map(([k, v]) => `${k} ${v}`).join(', ') || '—'}; channels ${Object.entries(r.images.channels).map(([k, v]) => `${k}: ${v}`).join(', ') || '—'}`,
+  ];
+  if (r.labels) lines.push(`labels    ${Object.entries(r.labels).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+  if (r.skipped.total) {
+    lines.push(`skipped   ${Object.entries(r.skipped.byReason).map(([k, v]) => `${k}: ${v}`).join(', ')}`);
+    for (const e of r.skipped.examples.slice(0, 10)) lines.push(`          ${e.source}: ${e.reason}`);
+    if (r.skipped.total > 10) lines.push(`          ... ${r.skipped.total - 10} more`);
+  }
+  return lines.join('\n');
+}
