@@ -78,7 +78,15 @@ export function getRecipe(name: string): TrainConfigInput {
 /** Merge layers (later wins, undefined values ignored) and validate. */
 export function resolveConfig(...layers: (Partial<TrainConfigInput> | undefined)[]): TrainConfig {
   const merged: Record<string, unknown> = {};
-  for (const l of layers) for (const [k, v] of Object.entries(l ?? {})) if (v !== undefined) merged[k] = v;
+  for (const l of layers) {
+    for (const [k, v] of Object.entries(l ?? {})) {
+      if (v === undefined) continue;
+      // A later layer's steps replaces an earlier layer's epochs and vice versa (they are two ways to say one thing).
+      if (k === 'steps') delete merged['epochs'];
+      if (k === 'epochs') delete merged['steps'];
+      merged[k] = v;
+    }
+  }
   const r = TrainConfigSchema.safeParse(merged);
   if (!r.success) {
     const msg = r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ');

@@ -32,6 +32,8 @@ export interface LoaderBatch {
 export interface BatchSource extends AsyncIterable<LoaderBatch> {
   /** Where the next batch comes from (JSON); passing it back as resumeFrom continues exactly there. */
   position(): unknown;
+  /** Release workers/files (called when the loop is done with this source). */
+  close?(): Promise<void>;
 }
 
 export interface LoopSession {
@@ -93,6 +95,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
   const usable = config.trainLimit > 0 ? Math.min(config.trainLimit, session.datasetSize) : session.datasetSize;
   const perEpoch = Math.floor(usable / config.batchSize);
   if (perEpoch < 1) throw new Error(`data ${config.data}: ${usable} samples is fewer than one batch of ${config.batchSize}`);
+  if (!Number.isFinite(usable) && config.steps === undefined) throw new Error(`data ${config.data}: its size is unknown without a full scan; give --steps instead of --epochs`);
   const totalSteps = config.steps ?? Math.max(1, Math.round((config.epochs ?? 1) * perEpoch));
   const schedule = makeSchedule({
     name: config.schedule, baseLr: config.lr, warmup: Math.min(config.warmup, totalSteps - 1), steps: totalSteps, cooldownSteps: config.cooldownSteps,
@@ -136,6 +139,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
   const losses: { step: number; loss: number }[] = [];
   outer: while (step < totalSteps) {
     const loader = session.makeLoader(epoch, dataPosition);
+    try {
     for await (const batch of loader) {
       const tStep = Date.now();
       const lr = schedule(step);
@@ -184,6 +188,10 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       if (config.stopAfter !== undefined && step - startStep >= config.stopAfter) { stopped = 'stop-after'; break outer; }
       if (hooks.signal?.aborted) { stopped = 'interrupted'; break outer; }
     }
+    } finally {
+      await loader.close?.();
+    }
+    if (!Number.isFinite(session.datasetSize) && step === 0) throw new Error(`data ${config.data}: the first epoch yielded no full batch of ${config.batchSize}`);
     epoch += 1;
     dataPosition = undefined;
   }
