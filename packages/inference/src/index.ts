@@ -20,3 +20,7 @@ export { createEmbedder, goldenCheck, type CreateEmbedderOptions } from './runti
 export { ExactIndex, checkK, type SearchHit, type IndexOptions } from './retrieval/exact-index.js';
 export { jsScoreKernel, type ScoreKernel } from './retrieval/score-kernel.js';
 export { TopK } from './retrieval/topk.js';
+export { type SearchableIndex, indexImages, indexTexts, searchByText, searchByImage } from './retrieval/cross-modal.js';
+export {
+  ZeroShotClassifier, DEFAULT_TEMPLATES, PROBABILITIES, applyTemplate, type Template, type ZeroShotEmbedder, type Classification,
+} from './zero-shot/zero-shot.js';
