@@ -17,7 +17,7 @@ export interface ColorJitterOptions {
   grayscaleP?: number;
 }
 
-const clamp8 = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v));
+const clamp8 = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0);
 
 function range(v: number | [number, number] | undefined, name: string, center: number, bound?: [number, number]): [number, number] | null {
   if (v === undefined || v === 0) return null;
@@ -34,21 +34,44 @@ function range(v: number | [number, number] | undefined, name: string, center: n
 /** ITU-R 601-2 luma (PIL's convert('L') weights). */
 const luma = (r: number, g: number, b: number) => (r * 299 + g * 587 + b * 114) / 1000;
 
-function blend(d: Uint8Array, other: (i: number) => number, factor: number): void {
-  for (let i = 0; i < d.length; i++) d[i] = clamp8(factor * d[i]! + (1 - factor) * other(i));
+/** d = factor * d + (1 - factor) * c, for a constant c. */
+function blendConst(d: Uint8Array, c: number, factor: number): void {
+  const k = (1 - factor) * c;
+  for (let i = 0; i < d.length; i++) d[i] = clamp8(factor * d[i]! + k);
 }
 
+/** d = factor * d + (1 - factor) * luma(pixel), per pixel (saturation). */
+function blendGrey(d: Uint8Array, factor: number): void {
+  const g = 1 - factor;
+  for (let i = 0; i < d.length; i += 3) {
+    const l = g * luma(d[i]!, d[i + 1]!, d[i + 2]!);
+    d[i] = clamp8(factor * d[i]! + l); d[i + 1] = clamp8(factor * d[i + 1]! + l); d[i + 2] = clamp8(factor * d[i + 2]! + l);
+  }
+}
+
+/** RGB -> HSV, hue rotated by `shift` turns, -> RGB (torchvision `adjust_hue`), per pixel without allocation. */
 function adjustHue(d: Uint8Array, shift: number): void {
   for (let i = 0; i < d.length; i += 3) {
-    const r = d[i]! / 255, g = d[i + 1]! / 255, b = d[i + 2]! / 255;
-    const max = Math.max(r, g, b), min = Math.min(r, g, b), c = max - min;
-    let h = 0;
-    if (c > 0) h = max === r ? ((g - b) / c) % 6 : max === g ? (b - r) / c + 2 : (r - g) / c + 4;
-    h = (((h / 6 + shift) % 1) + 1) % 1;
-    const s = max === 0 ? 0 : c / max, v = max;
-    const k = (n: number) => (n + h * 6) % 6;
-    const f = (n: number) => v - v * s * Math.max(0, Math.min(k(n), 4 - k(n), 1));
-    d[i] = clamp8(f(5) * 255); d[i + 1] = clamp8(f(3) * 255); d[i + 2] = clamp8(f(1) * 255);
+    const r = d[i]!, g = d[i + 1]!, b = d[i + 2]!;
+    const max = r > g ? (r > b ? r : b) : g > b ? g : b;
+    const min = r < g ? (r < b ? r : b) : g < b ? g : b;
+    const c = max - min;
+    if (c === 0) continue; // grey: hue undefined, unchanged
+    let h = max === r ? (g - b) / c : max === g ? (b - r) / c + 2 : (r - g) / c + 4; // in [-1, 5)
+    h = h / 6 + shift;
+    h = (h - Math.floor(h)) * 6; // [0, 6)
+    const sector = Math.floor(h), f = h - sector;
+    const p = min, q = max - c * f, t = min + c * f;
+    let R: number, G: number, B: number;
+    switch (sector) {
+      case 0: R = max; G = t; B = p; break;
+      case 1: R = q; G = max; B = p; break;
+      case 2: R = p; G = max; B = t; break;
+      case 3: R = p; G = q; B = max; break;
+      case 4: R = t; G = p; B = max; break;
+      default: R = max; G = p; B = q;
+    }
+    d[i] = clamp8(R); d[i + 1] = clamp8(G); d[i + 2] = clamp8(B);
   }
 }
 
@@ -72,17 +95,13 @@ export function colorJitter(img: RawImage, rng: RngLike, opts: ColorJitterOption
     for (const op of order) {
       const factor = f[op];
       if (factor == null) continue;
-      if (op === 0) blend(d, () => 0, factor);
+      if (op === 0) blendConst(d, 0, factor);
       else if (op === 1) {
         let sum = 0;
         for (let i = 0; i < d.length; i += 3) sum += luma(d[i]!, d[i + 1]!, d[i + 2]!);
-        const mean = sum / (d.length / 3);
-        blend(d, () => mean, factor);
-      } else if (op === 2) {
-        const grey = new Float32Array(d.length / 3);
-        for (let i = 0; i < grey.length; i++) grey[i] = luma(d[3 * i]!, d[3 * i + 1]!, d[3 * i + 2]!);
-        blend(d, (i) => grey[Math.floor(i / 3)]!, factor);
-      } else adjustHue(d, factor);
+        blendConst(d, sum / (d.length / 3), factor);
+      } else if (op === 2) blendGrey(d, factor);
+      else adjustHue(d, factor);
     }
   }
   if (opts.grayscaleP && rng.next() < opts.grayscaleP) {

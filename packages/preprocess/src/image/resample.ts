@@ -174,89 +174,90 @@ export function resizeImage(img: RawImage, width: number, height: number, opts: 
     return { data: out instanceof Uint8Array ? out : new Uint8Array(out), width, height, channels: C };
   }
   // float mode
-  let tmp: Float32Array;
+  let tmp: Float64Array;
   let tmpW = img.width;
   let tmpRow0 = 0;
   if (needH) {
-    tmp = horizontalFloat(img.data, img.width, C, yFirst, rows, width, ch);
+    tmp = horizontal(img.data, img.width, C, yFirst, rows, width, ch.start, ch.count, ch.ksize, ch.weights, 0);
     tmpW = width;
     tmpRow0 = yFirst;
   } else {
-    tmp = Float32Array.from(img.data);
+    tmp = Float64Array.from(img.data);
   }
   const out = new Uint8Array(width * height * C);
   if (!needV) {
-    for (let i = 0; i < out.length; i++) out[i] = roundClamp8(tmp[(tmpRow0 * tmpW * C) + i]!);
+    for (let i = 0; i < out.length; i++) out[i] = roundClamp8(tmp[i]!);
     return { data: out, width, height, channels: C };
   }
   const rowLen = tmpW * C;
+  const acc = new Float64Array(rowLen);
   for (let y = 0; y < height; y++) {
-    const s = cv.start[y]! - tmpRow0, n = cv.count[y]!, wOff = y * cv.ksize;
+    accumulateRows(tmp, rowLen, cv.start[y]! - tmpRow0, cv.count[y]!, cv.weights, y * cv.ksize, acc, 0);
     const o = y * rowLen;
-    for (let x = 0; x < rowLen; x++) {
-      let acc = 0;
-      for (let k = 0; k < n; k++) acc += tmp[(s + k) * rowLen + x]! * cv.weights[wOff + k]!;
-      out[o + x] = roundClamp8(acc);
-    }
+    for (let x = 0; x < rowLen; x++) out[o + x] = roundClamp8(acc[x]!);
   }
   return { data: out, width, height, channels: C };
 }
 
-function horizontalFloat(src: ArrayLike<number>, inW: number, C: number, y0: number, rows: number, outW: number, c: Coefficients): Float32Array {
-  const out = new Float32Array(rows * outW * C);
-  const acc = new Float64Array(C);
+/**
+ * Horizontal pass over `rows` rows starting at y0: out[r, x, c] = init + sum_k src[y0 + r, start[x] + k, c] * w[x, k].
+ * Returns raw sums (callers round/clip); specialised for 3 channels, the common case.
+ */
+function horizontal(src: ArrayLike<number>, inW: number, C: number, y0: number, rows: number, outW: number,
+  start: Int32Array, count: Int32Array, ksize: number, w: Float64Array, init: number): Float64Array {
+  const out = new Float64Array(rows * outW * C);
   for (let r = 0; r < rows; r++) {
     const rowIn = (y0 + r) * inW * C;
-    const rowOut = r * outW * C;
+    let o = r * outW * C;
     for (let x = 0; x < outW; x++) {
-      const s = c.start[x]!, n = c.count[x]!, wOff = x * c.ksize;
-      acc.fill(0);
-      for (let k = 0; k < n; k++) {
-        const w = c.weights[wOff + k]!;
-        const p = rowIn + (s + k) * C;
-        for (let ch = 0; ch < C; ch++) acc[ch]! += src[p + ch]! * w;
+      const n = count[x]!, wOff = x * ksize;
+      let p = rowIn + start[x]! * C;
+      if (C === 3) {
+        let a0 = init, a1 = init, a2 = init;
+        for (let k = 0; k < n; k++, p += 3) {
+          const wk = w[wOff + k]!;
+          a0 += src[p]! * wk; a1 += src[p + 1]! * wk; a2 += src[p + 2]! * wk;
+        }
+        out[o++] = a0; out[o++] = a1; out[o++] = a2;
+      } else {
+        for (let c = 0; c < C; c++) {
+          let a = init;
+          for (let k = 0, q = p + c; k < n; k++, q += C) a += src[q]! * w[wOff + k]!;
+          out[o++] = a;
+        }
       }
-      for (let ch = 0; ch < C; ch++) out[rowOut + x * C + ch] = acc[ch]!;
     }
   }
   return out;
 }
 
-function horizontalFixed(src: ArrayLike<number>, inW: number, C: number, y0: number, rows: number, outW: number, c: Coefficients, fw: FixedWeights): Uint8Array {
-  const { kk } = fw;
-  const one = 2 ** fw.bits, half = one / 2;
-  const out = new Uint8Array(rows * outW * C);
-  const acc = new Float64Array(C);
-  for (let r = 0; r < rows; r++) {
-    const rowIn = (y0 + r) * inW * C;
-    const rowOut = r * outW * C;
-    for (let x = 0; x < outW; x++) {
-      const s = c.start[x]!, n = c.count[x]!, wOff = x * c.ksize;
-      acc.fill(half);
-      for (let k = 0; k < n; k++) {
-        const w = kk[wOff + k]!;
-        const p = rowIn + (s + k) * C;
-        for (let ch = 0; ch < C; ch++) acc[ch]! += src[p + ch]! * w;
-      }
-      for (let ch = 0; ch < C; ch++) out[rowOut + x * C + ch] = clip8(acc[ch]!, one);
-    }
+/** acc[x] = init + sum_k src[row0 + k][x] * w[wOff + k] over whole rows (cache-friendly vertical pass). */
+function accumulateRows(src: ArrayLike<number>, rowLen: number, row0: number, n: number, w: Float64Array, wOff: number, acc: Float64Array, init: number): void {
+  acc.fill(init);
+  for (let k = 0; k < n; k++) {
+    const wk = w[wOff + k]!;
+    const base = (row0 + k) * rowLen;
+    for (let x = 0; x < rowLen; x++) acc[x]! += src[base + x]! * wk;
   }
+}
+
+function horizontalFixed(src: ArrayLike<number>, inW: number, C: number, y0: number, rows: number, outW: number, c: Coefficients, fw: FixedWeights): Uint8Array {
+  const one = 2 ** fw.bits;
+  const sums = horizontal(src, inW, C, y0, rows, outW, c.start, c.count, c.ksize, fw.kk, one / 2);
+  const out = new Uint8Array(sums.length);
+  for (let i = 0; i < sums.length; i++) out[i] = clip8(sums[i]!, one);
   return out;
 }
 
 function verticalFixed(src: ArrayLike<number>, w: number, C: number, row0: number, outH: number, c: Coefficients, fw: FixedWeights): Uint8Array {
-  const { kk } = fw;
-  const one = 2 ** fw.bits, half = one / 2;
+  const one = 2 ** fw.bits;
   const rowLen = w * C;
   const out = new Uint8Array(outH * rowLen);
+  const acc = new Float64Array(rowLen);
   for (let y = 0; y < outH; y++) {
-    const s = c.start[y]! - row0, n = c.count[y]!, wOff = y * c.ksize;
+    accumulateRows(src, rowLen, c.start[y]! - row0, c.count[y]!, fw.kk, y * c.ksize, acc, one / 2);
     const o = y * rowLen;
-    for (let x = 0; x < rowLen; x++) {
-      let acc = half;
-      for (let k = 0; k < n; k++) acc += src[(s + k) * rowLen + x]! * kk[wOff + k]!;
-      out[o + x] = clip8(acc, one);
-    }
+    for (let x = 0; x < rowLen; x++) out[o + x] = clip8(acc[x]!, one);
   }
   return out;
 }

@@ -158,5 +158,6 @@ describe('conventions from tokenizer.json and configs', () => {
     expect(() => TextTokenizer.fromJSON({ foo: 1 })).toThrow(/no "model" section/);
     expect(() => TextTokenizer.fromJSON('{not json')).toThrow(/not valid JSON/);
     expect(tok.encode([]).shape).toEqual([0, 8]);
+    expect(() => tok.encode(['a photo of a cat'], { maxLength: 4, truncation: false })).toThrow(/texts\[0\] has 7 tokens, more than maxLength 4/);
   });
 });

@@ -118,6 +118,9 @@ export class TextTokenizer {
     });
 
     const longest = rows.reduce((m, r) => Math.max(m, r.length), 0);
+    if (padding === 'max_length' && longest > maxLength!) {
+      throw new RangeError(`texts[${rows.findIndex((r) => r.length === longest)}] has ${longest} tokens, more than maxLength ${maxLength}, and truncation is off`);
+    }
     let L = padding === 'max_length' ? maxLength! : longest;
     if (padding !== 'do_not_pad' && c.padToMultipleOf) L = Math.ceil(L / c.padToMultipleOf) * c.padToMultipleOf;
     if (padding === 'do_not_pad' && rows.some((r) => r.length !== longest)) {
