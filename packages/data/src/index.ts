@@ -14,7 +14,7 @@ export {
 export { datasetDirCandidates, findDatasetDir, findWorkspaceRoot } from './find-data.js';
 export { decodeImageSource, decodeImageBytes, probeImageSource, ImageDecodeError } from './decode.js';
 export { createTransform, probeOutputSize, type ImageProcessorLike, type AugmentOptions, type TransformInit, type SampleTransform } from './image-transform.js';
-export { createLoader, type Loader, type LoaderOptions, type LoaderPosition, type Batch, type TokenizerLike } from './loader.js';
+export { createLoader, epochStartPosition, type Loader, type LoaderOptions, type LoaderPosition, type Batch, type TokenizerLike } from './loader.js';
 export type { StreamSnapshot } from './shuffle-stream.js';
 export { readSamples } from './samples.js';
 export { folderDataset } from './folder-dataset.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createLoader, type Batch, type LoaderOptions, type LoaderPosition } from './loader.js';
+import { createLoader, epochStartPosition, type Batch, type LoaderOptions, type LoaderPosition } from './loader.js';
 import { shapesDataset } from './shapes.js';
 import { indexedShard, solidImage, tempDir, writeTar } from './testing/fixtures.js';
 import { STAND_IN_SIZE, STAND_IN_TRANSFORM, standInProcessor, standInTokenizer } from './testing/stand-ins.js';
@@ -46,6 +46,8 @@ describe('createLoader', () => {
     expect(e1).not.toEqual(e0);
     const again = await collect(createLoader(ds, { ...base, batchSize: 4, seed: 7, epochs: 2 }));
     expect(keysOf(again)).toEqual(keysOf(batches));
+    const second = await collect(createLoader(ds, { ...base, batchSize: 4, seed: 7, epochs: 2, resumeFrom: epochStartPosition({ seed: 7, epoch: 1 }) }));
+    expect(keysOf(second)).toEqual(keysOf(batches.slice(3)));
     const dropped = await collect(createLoader(ds, { ...base, batchSize: 4, seed: 7, drop_last: true }));
     expect(dropped.map((b) => b.keys.length)).toEqual([4, 4]);
   });

@@ -81,6 +81,12 @@ export interface Loader extends AsyncIterable<Batch> {
   close(): Promise<void>;
 }
 
+/** The position at the start of `epoch` (to begin a loader at a later epoch without replaying earlier ones). */
+export function epochStartPosition(o: { seed: number; epoch: number; rank?: number; worldSize?: number }): LoaderPosition {
+  if (!Number.isInteger(o.epoch) || o.epoch < 0) throw new Error(`epochStartPosition: epoch must be an integer >= 0, got ${o.epoch}`);
+  return { version: 1, seed: o.seed, rank: o.rank ?? 0, worldSize: o.worldSize ?? 1, batchInEpoch: 0, stream: { epoch: o.epoch, start: true } };
+}
+
 const DEFAULT_TRANSFORM = new URL('./image-transform.js', import.meta.url).href.replace(/\.js$/, import.meta.url.endsWith('.ts') ? '.ts' : '.js');
 
 function positiveInt(name: string, v: unknown): number {
@@ -105,7 +111,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
   if (!opts.tokenizer || typeof opts.tokenizer.encode !== 'function') throw new Error('createLoader: tokenizer with encode(texts) is required');
   const skips = new SkipLog(1000, opts.onSkip);
 
-  let pos: LoaderPosition = opts.resumeFrom ? checkPosition(opts.resumeFrom) : { version: 1, seed: opts.seed, rank, worldSize, batchInEpoch: 0, stream: { epoch: 0, start: true } };
+  let pos: LoaderPosition = opts.resumeFrom ? checkPosition(opts.resumeFrom) : epochStartPosition({ seed: opts.seed, epoch: 0, rank, worldSize });
   let pool: WorkerPool | undefined;
   let inline: Promise<SampleTransform> | undefined;
   let closed = false;
@@ -199,7 +205,7 @@ export function createLoader(dataset: Dataset, opts: LoaderOptions): Loader {
         } finally {
           await stream.close();
         }
-        const next: LoaderPosition = { version: 1, seed: opts.seed, rank, worldSize, batchInEpoch: 0, stream: { epoch: epoch + 1, start: true } };
+        const next = epochStartPosition({ seed: opts.seed, epoch: epoch + 1, rank, worldSize });
         pos = next;
         const startedEmpty = batchInEpoch === 0;
         if (items.length && !opts.drop_last) yield makeBatch(items, epoch, structuredClone(next));
