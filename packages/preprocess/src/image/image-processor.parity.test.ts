@@ -25,13 +25,11 @@ describe.each(['astronaut', 'chelsea'])('%s.png', (name) => {
     const ref = tensors.get(`${name}_${family}224`)!;
     const refValues = toTypedArray(ref) as Float32Array;
 
-    it('default (torchvision uint8 kernel, as transformers v5) matches HF pixel_values to float rounding', async () => {
+    it('default (torchvision uint8 kernel, as transformers v5) reproduces HF pixel_values bit for bit', async () => {
       const img = await decodeImage(`${HF_REF}preprocess/${name}.png`);
       const out = ImageProcessor.fromConfig(configs[family]).process([img]);
       expect(out.shape).toEqual(ref.shape);
-      const d = diff(out.pixelValues, refValues);
-      expect(d.max).toBeLessThan(1e-5);
-      expect(d.mean).toBeLessThan(1e-6);
+      expect(diff(out.pixelValues, refValues)).toEqual({ mean: 0, max: 0 });
     });
 
     it("Pillow arithmetic ('pil' mode) stays within one uint8 level (mean <= 0.01, max <= 0.1 targets)", async () => {
@@ -50,5 +48,5 @@ it('processes a batch of both photos in one call (NCHW, image by image)', async 
   const out = ImageProcessor.fromConfig(configs.clip).process(imgs);
   expect(out.shape).toEqual([2, 3, 224, 224]);
   const second = out.pixelValues.subarray(3 * 224 * 224);
-  expect(diff(second, toTypedArray(tensors.get('chelsea_clip224')!) as Float32Array).max).toBeLessThan(1e-5);
+  expect(diff(second, toTypedArray(tensors.get('chelsea_clip224')!) as Float32Array).max).toBe(0);
 });

@@ -59,34 +59,48 @@ export class ImageProcessor {
         throw new RangeError(`images[${i}]: processed to ${im.channels}x${im.height}x${im.width}, but images[0] gave ${C}x${H}x${W}; enable centre crop or a fixed height/width size to batch images of different shapes`);
       }
     });
-    const { mean, std } = this.channelAffine(C);
+    const lut = this.valueTables(C);
     const plane = H * W;
     const out = new Float32Array(images.length * C * plane);
     prepared.forEach((im, b) => {
       const base = b * C * plane;
       for (let c = 0; c < C; c++) {
-        const o = base + c * plane, m = mean[c]!, s = std[c]!;
-        for (let i = 0; i < plane; i++) out[o + i] = (im.data[i * C + c]! - m) * s;
+        const o = base + c * plane, t = lut[c]!;
+        for (let i = 0; i < plane; i++) out[o + i] = t[im.data[i * C + c]!]!;
       }
     });
     return { pixelValues: out, shape: [images.length, C, H, W] };
   }
 
-  /** Folds rescale and normalise into x -> (x - m) * s per channel, in float64 before the float32 store. */
-  private channelAffine(C: number): { mean: number[]; std: number[] } {
-    const r = this.plan.rescaleFactor ?? 1;
+  /**
+   * Per channel, the float32 value of each uint8 level after rescale + normalise, computed with the
+   * reference backend's own float32 operation order (so results match to the bit, not just closely):
+   * torchvision fuses (x - mean/r) / (std/r); numpy (PIL backend) does f32(x * r), then (y - mean) / std.
+   */
+  private valueTables(C: number): Float32Array[] {
+    const f = Math.fround;
+    const r = this.plan.rescaleFactor;
     const n = this.plan.normalize;
     if (n && n.mean.length !== C && n.mean.length !== 1) throw new RangeError(`image_mean has ${n.mean.length} values but the images have ${C} channels (set do_convert_rgb to get 3)`);
     if (n && n.std.length !== C && n.std.length !== 1) throw new RangeError(`image_std has ${n.std.length} values but the images have ${C} channels`);
-    const mean: number[] = [], std: number[] = [];
+    const torch = this.plan.resampleMode !== 'pil';
+    const tables: Float32Array[] = [];
     for (let c = 0; c < C; c++) {
-      const m = n ? n.mean[n.mean.length === 1 ? 0 : c]! : 0;
-      const s = n ? n.std[n.std.length === 1 ? 0 : c]! : 1;
-      // ((x * r) - m) / s == (x - m / r) * (r / s)
-      mean.push(m / r);
-      std.push(r / s);
+      const t = new Float32Array(256);
+      const m = n ? f(n.mean[n.mean.length === 1 ? 0 : c]!) : 0;
+      const s = n ? f(n.std[n.std.length === 1 ? 0 : c]!) : 1;
+      for (let x = 0; x < 256; x++) {
+        if (n && r !== null && torch) {
+          const inv = f(1 / r);
+          t[x] = f(f(x - f(m * inv)) / f(s * inv));
+        } else {
+          const y = r === null ? x : torch ? f(x * f(r)) : f(x * r);
+          t[x] = n ? f(f(y - m) / s) : y;
+        }
+      }
+      tables.push(t);
     }
-    return { mean, std };
+    return tables;
   }
 }
 
