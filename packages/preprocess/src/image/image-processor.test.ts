@@ -64,12 +64,12 @@ describe('ImageProcessor.process', () => {
     out.pixelValues.subarray(12).forEach((v) => expect(v).toBeCloseTo(0.2, 6));
   });
 
-  it('converts grey and RGBA to RGB (alpha composited onto white) when do_convert_rgb', () => {
+  it('converts grey and RGBA to RGB (PIL convert("RGB"): alpha dropped) when do_convert_rgb', () => {
     const p = ImageProcessor.fromConfig({ do_convert_rgb: true, do_rescale: true, rescale_factor: 1 });
     const g = p.process([{ data: new Uint8Array([7, 9]), width: 2, height: 1, channels: 1 }]);
     expect(Array.from(g.pixelValues)).toEqual([7, 9, 7, 9, 7, 9]);
     const rgba = toRgb({ data: new Uint8Array([0, 0, 0, 0, 200, 100, 0, 255]), width: 2, height: 1, channels: 4 });
-    expect(Array.from(rgba.data)).toEqual([255, 255, 255, 200, 100, 0]);
+    expect(Array.from(rgba.data)).toEqual([0, 0, 0, 200, 100, 0]);
   });
 
   it('batches only same-size outputs, with a clear error otherwise', () => {

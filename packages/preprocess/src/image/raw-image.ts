@@ -24,8 +24,8 @@ export function assertRawImage(img: RawImage, name = 'image'): void {
 }
 
 /**
- * Converts to 3-channel RGB as transformers' `convert_to_rgb` does: grey is replicated, and RGBA is
- * alpha-composited onto a white background (not merely stripped of alpha).
+ * Converts to 3-channel RGB as transformers' `convert_to_rgb` (PIL `image.convert("RGB")`) does: grey is
+ * replicated and alpha is dropped (not composited; only a few processors, e.g. Idefics2, composite onto white).
  */
 export function toRgb(img: RawImage): RawImage {
   if (img.channels === 3) return img;
@@ -35,14 +35,10 @@ export function toRgb(img: RawImage): RawImage {
   if (img.channels === 1) {
     for (let i = 0; i < n; i++) out[3 * i] = out[3 * i + 1] = out[3 * i + 2] = src[i]!;
   } else {
-    // Pillow's `alpha_composite` onto opaque white, in its 7-bit fixed point (coef1 = a * 128 here).
     for (let i = 0; i < n; i++) {
-      const a = src[4 * i + 3]!;
-      const coef1 = a * 128, coef2 = 255 * 128 - coef1;
-      for (let c = 0; c < 3; c++) {
-        const t = src[4 * i + c]! * coef1 + 255 * coef2 + (0x80 << 7);
-        out[3 * i + c] = (((t >> 8) + t) >> 8) >> 7;
-      }
+      out[3 * i] = src[4 * i]!;
+      out[3 * i + 1] = src[4 * i + 1]!;
+      out[3 * i + 2] = src[4 * i + 2]!;
     }
   }
   return { data: out, width: img.width, height: img.height, channels: 3 };
