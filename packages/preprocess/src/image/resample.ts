@@ -118,7 +118,7 @@ function fixedPoint(c: Coefficients, mode: 'pil' | 'torchvision'): FixedWeights 
 
 /** (acc >> bits) clamped to [0, 255]. */
 const clip8 = (acc: number, one: number): number => {
-  const v = Math.floor(acc / one);
+  const v = Math.floor(acc / one); // exact: one is a power of two
   return v < 0 ? 0 : v > 255 ? 255 : v;
 };
 
@@ -243,9 +243,32 @@ function accumulateRows(src: ArrayLike<number>, rowLen: number, row0: number, n:
 
 function horizontalFixed(src: ArrayLike<number>, inW: number, C: number, y0: number, rows: number, outW: number, c: Coefficients, fw: FixedWeights): Uint8Array {
   const one = 2 ** fw.bits;
-  const sums = horizontal(src, inW, C, y0, rows, outW, c.start, c.count, c.ksize, fw.kk, one / 2);
-  const out = new Uint8Array(sums.length);
-  for (let i = 0; i < sums.length; i++) out[i] = clip8(sums[i]!, one);
+  if (C !== 3) {
+    const sums = horizontal(src, inW, C, y0, rows, outW, c.start, c.count, c.ksize, fw.kk, one / 2);
+    const out = new Uint8Array(sums.length);
+    for (let i = 0; i < sums.length; i++) out[i] = clip8(sums[i]!, one);
+    return out;
+  }
+  // RGB fast path: accumulate and clip straight into the uint8 row.
+  const { start, count, ksize } = c, w = fw.kk, half = one / 2, inv = 1 / one;
+  const out = new Uint8Array(rows * outW * 3);
+  for (let r = 0; r < rows; r++) {
+    const rowIn = (y0 + r) * inW * 3;
+    let o = r * outW * 3;
+    for (let x = 0; x < outW; x++) {
+      const n = count[x]!, wOff = x * ksize;
+      let p = rowIn + start[x]! * 3;
+      let a0 = half, a1 = half, a2 = half;
+      for (let k = 0; k < n; k++, p += 3) {
+        const wk = w[wOff + k]!;
+        a0 += src[p]! * wk; a1 += src[p + 1]! * wk; a2 += src[p + 2]! * wk;
+      }
+      a0 = Math.floor(a0 * inv); a1 = Math.floor(a1 * inv); a2 = Math.floor(a2 * inv);
+      out[o++] = a0 < 0 ? 0 : a0 > 255 ? 255 : a0;
+      out[o++] = a1 < 0 ? 0 : a1 > 255 ? 255 : a1;
+      out[o++] = a2 < 0 ? 0 : a2 > 255 ? 255 : a2;
+    }
+  }
   return out;
 }
 
