@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { BackendUnavailableError } from './errors.js';
 import { isNode } from './env.js';
+import { registerComposedConv2DBackpropFilter } from './conv-filter-grad.js';
 import { registerFallbackKernels } from './fallback-kernels.js';
 import { activateWebGpu, requestAdapter, summariseAdapter } from './webgpu.js';
 import type { BackendAvailability, BackendProvider, InitResult } from './types.js';
@@ -26,7 +27,9 @@ export const wasmProvider: BackendProvider = {
   },
   async init() {
     await setOrThrow('wasm', 'the WebAssembly backend failed to initialise');
-    // Kernels tfjs-backend-wasm 4.22 lacks (e.g. Conv2DBackpropFilter) run through the cpu kernels.
+    // Kernels tfjs-backend-wasm 4.22 lacks: the conv2d weight gradient composed from wasm matmuls; the rest
+    // (UnsortedSegmentSum for gather's gradient, Einsum) through the cpu kernels.
+    registerComposedConv2DBackpropFilter('wasm');
     registerFallbackKernels('wasm');
     const [simd, threads] = await Promise.all([
       tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'),

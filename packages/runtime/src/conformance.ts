@@ -81,6 +81,21 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
     run: withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 4, 'valid'), ['x', 'f']),
   },
   {
+    name: 'conv2d 7x7 stride 2 same, even input (asymmetric padding)',
+    inputs: (r) => ({ x: normal(r, [1, 10, 10, 3]), f: normal(r, [7, 7, 3, 4]), w: normal(r, [1, 5, 5, 4]) }),
+    run: withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'same'), ['x', 'f']),
+  },
+  {
+    name: 'conv2d 1x1 stride 2 (downsample shortcut)',
+    inputs: (r) => ({ x: normal(r, [2, 6, 6, 4]), f: normal(r, [1, 1, 4, 8]), w: normal(r, [2, 3, 3, 8]) }),
+    run: withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 2, 'valid'), ['x', 'f']),
+  },
+  {
+    name: 'conv2d 3x3 stride 1 explicit padding, dilation-free',
+    inputs: (r) => ({ x: normal(r, [2, 5, 6, 2]), f: normal(r, [3, 3, 2, 3]), w: normal(r, [2, 5, 6, 3]) }),
+    run: withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]), ['x', 'f']),
+  },
+  {
     name: 'gather (embedding lookup)',
     inputs: (r) => ({
       table: normal(r, [10, 6]),
