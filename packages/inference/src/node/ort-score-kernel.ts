@@ -7,7 +7,8 @@ function gemmModel(): Uint8Array {
   const g = new GraphBuilder('fp32', 'scores');
   const q = g.input('queries', 'float32', ['q', 'dim']);
   const x = g.input('rows', 'float32', ['n', 'dim']);
-  g.output(g.op('Gemm', [q, x], { transB: 1 }), 'scores', 'float32', ['q', 'n']);
+  // rows [n, D] x queries^T [D, q] -> [n, q]: the large operand streams as A; only the queries are packed.
+  g.output(g.op('Gemm', [x, q], { transB: 1 }), 'scores', 'float32', ['n', 'q']);
   return g.toBytes('duet retrieval scores');
 }
 
@@ -18,7 +19,7 @@ export async function createOrtScoreKernel(opts: { blockRows?: number; threads?:
   });
   return {
     name: 'onnxruntime-gemm',
-    blockRows: opts.blockRows ?? 16384,
+    blockRows: opts.blockRows ?? 65536,
     async scores(queries, q, rows, n, dim, out) {
       const res = await session.run({
         queries: new ort.Tensor('float32', queries.subarray(0, q * dim), [q, dim]),

@@ -125,17 +125,22 @@ export class ExactIndex<M = unknown> {
     checkK(k, this.size);
     const qs = this.normalize ? l2NormalizeRows(Float32Array.from(queries), this.dim) : queries;
     const tops = Array.from({ length: q }, () => new TopK(k));
+    const thresholds = new Float32Array(q).fill(-Infinity);
     const block = Math.max(1, this.kernel.blockRows);
     const out = new Float32Array(q * Math.min(block, this.size));
     for (let start = 0; start < this.size; start += block) {
       const n = Math.min(block, this.size - start);
       await this.kernel.scores(qs, q, this.data.subarray(start * this.dim, (start + n) * this.dim), n, this.dim, out);
-      for (let qi = 0; qi < q; qi++) {
-        const t = tops[qi]!;
-        const base = qi * n;
-        for (let r = 0; r < n; r++) {
-          const s = out[base + r]!;
-          if (s > t.threshold) t.push(s, start + r);
+      // out is [n, q]; most scores fail the per-query threshold test, so the hot loop is one compare.
+      for (let r = 0; r < n; r++) {
+        const base = r * q;
+        for (let qi = 0; qi < q; qi++) {
+          const s = out[base + qi]!;
+          if (s > thresholds[qi]!) {
+            const t = tops[qi]!;
+            t.push(s, start + r);
+            thresholds[qi] = t.threshold;
+          }
         }
       }
     }

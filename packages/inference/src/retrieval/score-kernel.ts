@@ -1,16 +1,18 @@
-// Dot-product score kernels: out[q * n + r] = <queries[q], rows[r]> for a block of rows.
+// Dot-product score kernels for a block of rows: out[r * q + qi] = <rows[r], queries[qi]> (row-major [n, q], so a
+// native GEMM streams the rows unpacked and only the small query matrix is packed).
 // The JS kernel is the isomorphic reference; Node plugs in a native GEMM (onnxruntime) for large batches.
 
 export interface ScoreKernel {
   readonly name: string;
-  /** Rows per block this kernel prefers (cache/L2-sized for JS, large for native GEMM). */
+  /** Rows per block this kernel prefers (cache-sized for JS, large for native GEMM). */
   readonly blockRows: number;
   scores(queries: Float32Array, q: number, rows: Float32Array, n: number, dim: number, out: Float32Array): void | Promise<void>;
 }
 
 /**
- * Tight Float32Array loops, register-blocked over 4 queries so each row is loaded once per 4 dot products.
- * Blocks of 1024 rows at D=512 (2 MiB) stay cache-resident across the query groups.
+ * Tight Float32Array loops, register-blocked 4 queries x 1 row (each row load feeds 4 dot products) and, for the
+ * leftover queries, 1 query x 4 rows (each query load feeds 4). Blocks of 1024 rows (2 MiB at D=512) stay in cache
+ * across the query groups.
  */
 export const jsScoreKernel: ScoreKernel = {
   name: 'js',
@@ -35,25 +37,42 @@ export const jsScoreKernel: ScoreKernel = {
           s2 += queries[o2 + j]! * x;
           s3 += queries[o3 + j]! * x;
         }
-        out[qi * n + r] = s0;
-        out[(qi + 1) * n + r] = s1;
-        out[(qi + 2) * n + r] = s2;
-        out[(qi + 3) * n + r] = s3;
+        const b = r * q + qi;
+        out[b] = s0;
+        out[b + 1] = s1;
+        out[b + 2] = s2;
+        out[b + 3] = s3;
       }
     }
     for (; qi < q; qi++) {
       const oq = qi * dim;
-      for (let r = 0; r < n; r++) {
-        const ro = r * dim;
+      let r = 0;
+      for (; r + 4 <= n; r += 4) {
+        const r0 = r * dim;
+        const r1 = r0 + dim;
+        const r2 = r1 + dim;
+        const r3 = r2 + dim;
         let s0 = 0;
         let s1 = 0;
-        let j = 0;
-        for (; j + 2 <= dim; j += 2) {
-          s0 += queries[oq + j]! * rows[ro + j]!;
-          s1 += queries[oq + j + 1]! * rows[ro + j + 1]!;
+        let s2 = 0;
+        let s3 = 0;
+        for (let j = 0; j < dim; j++) {
+          const x = queries[oq + j]!;
+          s0 += rows[r0 + j]! * x;
+          s1 += rows[r1 + j]! * x;
+          s2 += rows[r2 + j]! * x;
+          s3 += rows[r3 + j]! * x;
         }
-        if (j < dim) s0 += queries[oq + j]! * rows[ro + j]!;
-        out[qi * n + r] = s0 + s1;
+        out[r * q + qi] = s0;
+        out[(r + 1) * q + qi] = s1;
+        out[(r + 2) * q + qi] = s2;
+        out[(r + 3) * q + qi] = s3;
+      }
+      for (; r < n; r++) {
+        const ro = r * dim;
+        let s = 0;
+        for (let j = 0; j < dim; j++) s += rows[ro + j]! * queries[oq + j]!;
+        out[r * q + qi] = s;
       }
     }
   },
