@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { colorJitter } from './color-jitter.js';
 import { randomResizedCrop, sampleCropBox, type RngLike } from './random-resized-crop.js';
@@ -84,5 +85,16 @@ describe('colorJitter', () => {
     expect(Array.from(colorJitter(img, rng(5), o).data)).toEqual(Array.from(colorJitter(img, rng(5), o).data));
     expect(() => colorJitter(img, rng(1), { hue: 0.7 })).toThrow(/hue range/);
     expect(() => colorJitter(img, rng(1), { brightness: -1 })).toThrow(/brightness must be non-negative/);
+  });
+});
+
+describe('colorJitter vs Pillow ImageEnhance (scripts/gen-pillow-enhance-fixture.py)', () => {
+  interface Fx { pillow: string; width: number; height: number; rgb: string; cases: { op: string; factor: number; rgb: string }[] }
+  const fx = JSON.parse(readFileSync(new URL('./__fixtures__/pillow-enhance.json', import.meta.url), 'utf8')) as Fx;
+  const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+  const src: RawImage = { data: bytes(fx.rgb), width: fx.width, height: fx.height, channels: 3 };
+  it.each(fx.cases.map((c) => [c.op, c.factor, c] as const))('%s %f is bit-exact', (op, factor, c) => {
+    const opts = op === 'grayscale' ? { grayscaleP: 1, p: 0 } : { [op]: [factor, factor] as [number, number] };
+    expect(Array.from(colorJitter(src, rng(11), opts).data)).toEqual(Array.from(bytes(c.rgb)));
   });
 });

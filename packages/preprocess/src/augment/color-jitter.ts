@@ -1,6 +1,7 @@
-// Colour jitter as torchvision ColorJitter on 8-bit images (brightness, contrast, saturation, hue in a
-// random order, each factor drawn uniformly), optionally applied with probability p (open_clip's
-// color_jitter_prob), plus random greyscale (open_clip's gray_scale_prob).
+// Colour jitter as torchvision ColorJitter applies it to PIL images in open_clip (brightness, contrast,
+// saturation, hue in a random order, each factor drawn uniformly), optionally with probability p
+// (open_clip's color_jitter_prob), plus random greyscale (gray_scale_prob). Brightness, contrast and
+// saturation follow Pillow's ImageEnhance arithmetic; hue is rotated in float HSV (Pillow quantises hue to 8 bits).
 import { assertRawImage, toRgb, type RawImage } from '../image/raw-image.js';
 import type { RngLike } from './random-resized-crop.js';
 
@@ -31,21 +32,28 @@ function range(v: number | [number, number] | undefined, name: string, center: n
   return r[0] === center && r[1] === center ? null : r;
 }
 
-/** ITU-R 601-2 luma (PIL's convert('L') weights). */
-const luma = (r: number, g: number, b: number) => (r * 299 + g * 587 + b * 114) / 1000;
+/** Pillow's convert("L"): ITU-R 601-2 luma in 16-bit fixed point, rounded. */
+const luma = (r: number, g: number, b: number) => (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
 
-/** d = factor * d + (1 - factor) * c, for a constant c. */
-function blendConst(d: Uint8Array, c: number, factor: number): void {
-  const k = (1 - factor) * c;
-  for (let i = 0; i < d.length; i++) d[i] = clamp8(factor * d[i]! + k);
+/** Pillow `Image.blend(degenerate, image, factor)` on 8-bit data: float32 arithmetic, truncation, clipping when extrapolating. */
+const f32 = Math.fround;
+function blendPil(deg: number, v: number, alpha: number): number {
+  const t = f32(deg + f32(alpha * (v - deg)));
+  return t <= 0 ? 0 : t >= 255 ? 255 : Math.trunc(t);
 }
 
-/** d = factor * d + (1 - factor) * luma(pixel), per pixel (saturation). */
+/** ImageEnhance with a constant degenerate image (brightness: 0, contrast: mean luma). */
+function blendConst(d: Uint8Array, c: number, factor: number): void {
+  const a = f32(factor);
+  for (let i = 0; i < d.length; i++) d[i] = blendPil(c, d[i]!, a);
+}
+
+/** ImageEnhance.Color: blend with the image's own greyscale (saturation). */
 function blendGrey(d: Uint8Array, factor: number): void {
-  const g = 1 - factor;
+  const a = f32(factor);
   for (let i = 0; i < d.length; i += 3) {
-    const l = g * luma(d[i]!, d[i + 1]!, d[i + 2]!);
-    d[i] = clamp8(factor * d[i]! + l); d[i + 1] = clamp8(factor * d[i + 1]! + l); d[i + 2] = clamp8(factor * d[i + 2]! + l);
+    const l = luma(d[i]!, d[i + 1]!, d[i + 2]!);
+    d[i] = blendPil(l, d[i]!, a); d[i + 1] = blendPil(l, d[i + 1]!, a); d[i + 2] = blendPil(l, d[i + 2]!, a);
   }
 }
 
@@ -97,15 +105,16 @@ export function colorJitter(img: RawImage, rng: RngLike, opts: ColorJitterOption
       if (factor == null) continue;
       if (op === 0) blendConst(d, 0, factor);
       else if (op === 1) {
+        // ImageEnhance.Contrast: the mean of the greyscale image, rounded to an integer level.
         let sum = 0;
         for (let i = 0; i < d.length; i += 3) sum += luma(d[i]!, d[i + 1]!, d[i + 2]!);
-        blendConst(d, sum / (d.length / 3), factor);
+        blendConst(d, Math.trunc(sum / (d.length / 3) + 0.5), factor);
       } else if (op === 2) blendGrey(d, factor);
       else adjustHue(d, factor);
     }
   }
   if (opts.grayscaleP && rng.next() < opts.grayscaleP) {
-    for (let i = 0; i < d.length; i += 3) d[i] = d[i + 1] = d[i + 2] = clamp8(luma(d[i]!, d[i + 1]!, d[i + 2]!));
+    for (let i = 0; i < d.length; i += 3) d[i] = d[i + 1] = d[i + 2] = luma(d[i]!, d[i + 1]!, d[i + 2]!);
   }
   return { data: d, width: rgb.width, height: rgb.height, channels: 3 };
 }
