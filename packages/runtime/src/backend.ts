@@ -31,6 +31,7 @@ const providers = new Map<BackendName, BackendProvider>(
   [browserWebGpuProvider, webglProvider, wasmProvider, cpuProvider].map((p) => [p.name, p]),
 );
 let platformReady: Promise<void> | undefined;
+let nodeLoadError: string | undefined;
 let queue: Promise<unknown> = Promise.resolve();
 let current: BackendInfo | undefined;
 
@@ -39,13 +40,20 @@ export function registerBackendProvider(provider: BackendProvider): void {
   providers.set(provider.name, provider);
 }
 
-/** In Node, loads the Node providers once (see the design note at the top). */
+/**
+ * In Node, loads the Node providers once (see the design note at the top). Skipped when `@duet/runtime/node`
+ * already registered them (needed when a bundler inlines this file and cannot follow the runtime import).
+ */
 export function ensurePlatformProviders(): Promise<void> {
-  if (!isNode()) return Promise.resolve();
+  if (!isNode() || providers.has('tensorflow')) return Promise.resolve();
   platformReady ??= (async () => {
     const spec = './backends-node.js';
-    const mod = (await import(/* @vite-ignore */ spec)) as typeof import('./backends-node.js');
-    mod.registerNodeBackends();
+    try {
+      const mod = (await import(/* @vite-ignore */ spec)) as typeof import('./backends-node.js');
+      mod.registerNodeBackends();
+    } catch (e) {
+      nodeLoadError = `the Node backends (tfjs-node, Dawn WebGPU) could not be loaded (${(e as Error).message.split('\n')[0]}); import '@duet/runtime/node' once at startup`;
+    }
   })();
   return platformReady;
 }
@@ -102,7 +110,7 @@ async function initBackendNow(opts: InitBackendOptions): Promise<BackendInfo> {
   const { request, source } = resolveBackendRequest(opts.backend);
   if (request !== 'auto') {
     const p = providers.get(request);
-    if (!p) throw new BackendUnavailableError(request, `no provider on this platform (${platform()})`);
+    if (!p) throw new BackendUnavailableError(request, nodeLoadError ?? `no provider on this platform (${platform()})`);
     current = { ...(await p.init()), source };
     return current;
   }
@@ -137,7 +145,7 @@ export async function describeBackends(): Promise<BackendAvailability[]> {
   const out: BackendAvailability[] = [];
   for (const name of BACKEND_NAMES) {
     const p = providers.get(name);
-    out.push(p ? await p.probe() : { backend: name, available: false, autoEligible: false, reason: `no provider on ${platform()}` });
+    out.push(p ? await p.probe() : { backend: name, available: false, autoEligible: false, reason: nodeLoadError ?? `no provider on ${platform()}` });
   }
   return out;
 }

@@ -46,3 +46,5 @@ export {
   type ConformanceCase,
   type ConformanceResult,
 } from './conformance.js';
+// Browsers: where the tfjs-backend-wasm .wasm files are served from (call before initBackend({ backend: 'wasm' })).
+export { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
