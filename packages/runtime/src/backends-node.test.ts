@@ -1,3 +1,8 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BackendUnavailableError } from './index.js';
 import { TENSORFLOW_HINT, createDawnProvider, createTensorflowProvider, explainNoAdapter } from './node.js';
@@ -93,5 +98,35 @@ describe('webgpu provider (Dawn) without an adapter', () => {
     });
     expect((await p.probe()).reason).toMatch(/the "webgpu" npm package \(Dawn\) failed to load: Cannot find module/);
     expect((await rejection(p.init())).message).toMatch(/npm i webgpu@0\.6\.2/);
+  });
+});
+
+describe('webgpu with Vulkan pointed at nothing (real Dawn, child process)', () => {
+  it('explicit webgpu fails with the diagnosis; auto falls back to wasm and says why', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'duet-runtime-'));
+    try {
+      const script = join(dir, 'probe.mts');
+      const index = fileURLToPath(new URL('./index.ts', import.meta.url));
+      writeFileSync(
+        script,
+        `import { initBackend } from ${JSON.stringify(index)};
+const explicit = await initBackend({ backend: 'webgpu' }).then((i) => 'OK ' + i.device, (e) => 'ERR ' + e.message);
+const auto = await initBackend();
+console.log(JSON.stringify({ explicit, auto }));`,
+      );
+      const r = spawnSync(process.execPath, ['--import', 'tsx', script], {
+        env: { ...process.env, VK_DRIVER_FILES: '/nonexistent/icd.json', VK_ICD_FILENAMES: '', DUET_BACKEND: '' },
+        encoding: 'utf8',
+        timeout: 90_000,
+      });
+      const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+      expect(line, r.stderr).toBeDefined();
+      const { explicit, auto } = JSON.parse(line!);
+      expect(explicit).toMatch(/^ERR backend "webgpu" is not available: no WebGPU adapter: VK_DRIVER_FILES\/VK_ICD_FILENAMES=\/nonexistent\/icd\.json restricts Vulkan to files that do not exist/);
+      expect(auto.backend).toBe('wasm');
+      expect(auto.fallbackReason).toMatch(/webgpu: no WebGPU adapter: VK_DRIVER_FILES/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
