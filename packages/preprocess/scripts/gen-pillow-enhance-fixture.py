@@ -12,6 +12,12 @@ cases = []
 for op, cls in [('brightness', ImageEnhance.Brightness), ('contrast', ImageEnhance.Contrast), ('saturation', ImageEnhance.Color)]:
     for f in [0.0, 0.37, 0.8, 1.0, 1.25, 1.9]:
         cases.append({'op': op, 'factor': f, 'rgb': base64.b64encode(cls(img).enhance(f).tobytes()).decode()})
+for f in [-0.5, -0.37, -0.1, 0.05, 0.21, 0.5]:
+    # torchvision F_pil.adjust_hue: 8-bit hue channel shifted by int8(f * 255) with wrap-around.
+    shift = int(f * 255) % 256
+    h, s_, v = img.convert('HSV').split()
+    h = h.point(lambda x: (x + shift) % 256)
+    cases.append({'op': 'hue', 'factor': f, 'rgb': base64.b64encode(Image.merge('HSV', (h, s_, v)).convert('RGB').tobytes()).decode()})
 cases.append({'op': 'grayscale', 'factor': 0, 'rgb': base64.b64encode(img.convert('L').convert('RGB').tobytes()).decode()})
 d = os.path.join(os.path.dirname(__file__), '..', 'src', 'augment', '__fixtures__'); os.makedirs(d, exist_ok=True)
 json.dump({'pillow': PIL.__version__, 'width': W, 'height': H, 'rgb': base64.b64encode(src).decode(), 'cases': cases}, open(os.path.join(d, 'pillow-enhance.json'), 'w'))

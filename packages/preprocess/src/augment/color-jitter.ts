@@ -1,7 +1,7 @@
 // Colour jitter as torchvision ColorJitter applies it to PIL images in open_clip (brightness, contrast,
 // saturation, hue in a random order, each factor drawn uniformly), optionally with probability p
 // (open_clip's color_jitter_prob), plus random greyscale (gray_scale_prob). Brightness, contrast and
-// saturation follow Pillow's ImageEnhance arithmetic; hue is rotated in float HSV (Pillow quantises hue to 8 bits).
+// saturation follow Pillow's ImageEnhance arithmetic, hue torchvision's 8-bit HSV shift on Pillow's HSV conversion.
 import { assertRawImage, toRgb, type RawImage } from '../image/raw-image.js';
 import type { RngLike } from './random-resized-crop.js';
 
@@ -57,29 +57,48 @@ function blendGrey(d: Uint8Array, factor: number): void {
   }
 }
 
-/** RGB -> HSV, hue rotated by `shift` turns, -> RGB (torchvision `adjust_hue`), per pixel without allocation. */
+/**
+ * torchvision `F_pil.adjust_hue`: Pillow's 8-bit HSV (Convert.c rgb2hsv / hsv2rgb), hue channel shifted by
+ * int8(shift * 255) levels with wrap-around.
+ */
 function adjustHue(d: Uint8Array, shift: number): void {
+  const dh = ((Math.trunc(shift * 255) % 256) + 256) % 256;
+  if (dh === 0) return;
+  const f32 = Math.fround;
   for (let i = 0; i < d.length; i += 3) {
     const r = d[i]!, g = d[i + 1]!, b = d[i + 2]!;
-    const max = r > g ? (r > b ? r : b) : g > b ? g : b;
-    const min = r < g ? (r < b ? r : b) : g < b ? g : b;
-    const c = max - min;
-    if (c === 0) continue; // grey: hue undefined, unchanged
-    let h = max === r ? (g - b) / c : max === g ? (b - r) / c + 2 : (r - g) / c + 4; // in [-1, 5)
-    h = h / 6 + shift;
-    h = (h - Math.floor(h)) * 6; // [0, 6)
-    const sector = Math.floor(h), f = h - sector;
-    const p = min, q = max - c * f, t = min + c * f;
+    const maxc = r > g ? (r > b ? r : b) : g > b ? g : b;
+    const minc = r < g ? (r < b ? r : b) : g < b ? g : b;
+    if (maxc === minc) continue; // s = 0: grey stays grey
+    // rgb2hsv (float arithmetic as in Pillow)
+    const cr = f32(maxc - minc);
+    const s = f32(cr / maxc);
+    const rc = f32((maxc - r) / cr), gc = f32((maxc - g) / cr), bc = f32((maxc - b) / cr);
+    const h = r === maxc ? f32(bc - gc) : g === maxc ? f32(2 + rc - bc) : f32(4 + gc - rc);
+    const hf = f32((h / 6 + 1) % 1);
+    const uh = Math.min(255, Math.max(0, Math.trunc(hf * 255)));
+    const us = Math.min(255, Math.max(0, Math.trunc(s * 255)));
+    const H = (uh + dh) % 256;
+    if (us === 0) { d[i] = d[i + 1] = d[i + 2] = maxc; continue; }
+    // hsv2rgb
+    const v = maxc;
+    const sector = Math.floor((H * 6) / 255);
+    const fr = f32((H * 6) / 255 - sector);
+    const fs = f32(us / 255);
+    const clip = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : x);
+    const p = clip(Math.round(v * (1 - fs)));
+    const q = clip(Math.round(v * (1 - fs * fr)));
+    const t = clip(Math.round(v * (1 - fs * (1 - fr))));
     let R: number, G: number, B: number;
-    switch (sector) {
-      case 0: R = max; G = t; B = p; break;
-      case 1: R = q; G = max; B = p; break;
-      case 2: R = p; G = max; B = t; break;
-      case 3: R = p; G = q; B = max; break;
-      case 4: R = t; G = p; B = max; break;
-      default: R = max; G = p; B = q;
+    switch (sector % 6) {
+      case 0: R = v; G = t; B = p; break;
+      case 1: R = q; G = v; B = p; break;
+      case 2: R = p; G = v; B = t; break;
+      case 3: R = p; G = q; B = v; break;
+      case 4: R = t; G = p; B = v; break;
+      default: R = v; G = p; B = q;
     }
-    d[i] = clamp8(R); d[i + 1] = clamp8(G); d[i + 2] = clamp8(B);
+    d[i] = R; d[i + 1] = G; d[i + 2] = B;
   }
 }
 
