@@ -6,3 +6,4 @@ export { createEmbedder, goldenCheck, type CreateEmbedderOptions } from './node/
 export { HnswIndex, type HnswOptions } from './node/hnsw-index.js';
 export { Collection, type CollectionOptions } from './node/collection.js';
 export { createOrtScoreKernel } from './node/ort-score-kernel.js';
+export { decodeImages } from './node/images.js';
