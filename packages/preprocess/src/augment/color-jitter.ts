@@ -18,7 +18,6 @@ export interface ColorJitterOptions {
   grayscaleP?: number;
 }
 
-const clamp8 = (v: number) => (v <= 0 ? 0 : v >= 255 ? 255 : (v + 0.5) | 0);
 
 function range(v: number | [number, number] | undefined, name: string, center: number, bound?: [number, number]): [number, number] | null {
   if (v === undefined || v === 0) return null;
