@@ -25,3 +25,4 @@ export type { EvalSummary } from './eval/summary.js';
 export { train, checkResumeCompatible } from './train.js';
 export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
 export { openDataset, openModel, buildSession, saveModel, presetModelConfig, type Session, type OpenDataset } from './session.js';
+export { registerTrainingKernels } from './kernels.js';
