@@ -29,6 +29,17 @@ describe('decodeImage (sharp)', () => {
     expect([ga.channels, ...ga.data]).toEqual([4, 10, 10, 10, 20, 30, 30, 30, 40]);
   });
 
+  it('decodes JPEGs (4:2:0 and 4:4:4) to exactly the pixels Pillow gives transformers', async () => {
+    const { readFileSync } = await import('node:fs');
+    const fx = JSON.parse(readFileSync(new URL('./__fixtures__/pillow-jpeg.json', import.meta.url), 'utf8')) as { cases: { jpeg: string; rgb: string }[] };
+    expect(fx.cases.length).toBe(2);
+    for (const c of fx.cases) {
+      const img = await decodeImage(new Uint8Array(Buffer.from(c.jpeg, 'base64')));
+      expect([img.width, img.height, img.channels]).toEqual([48, 32, 3]);
+      expect(Buffer.from(img.data).equals(Buffer.from(c.rgb, 'base64'))).toBe(true);
+    }
+  });
+
   it('applies EXIF orientation (as transformers load_image does)', async () => {
     // 2x1 image stored with orientation 6 (rotate 90° clockwise to display) -> 1x2.
     const jpg = await sharp(Buffer.from([255, 255, 255, 0, 0, 0]), { raw: { width: 2, height: 1, channels: 3 } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
