@@ -36,6 +36,11 @@ export const geluTanh = (x: tf.Tensor) =>
   tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(tf.mul(SQRT_2_OVER_PI, tf.add(x, tf.mul(0.044715, tf.pow(x, 3)))))));
 export const geluErf = (x: tf.Tensor) => tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2))));
 export const quickGelu = (x: tf.Tensor) => tf.mul(x, tf.sigmoid(tf.mul(1.702, x)));
+/**
+ * log σ(x) = -softplus(-x). tf.logSigmoid (tfjs 4.22) is unusable in training: its customGrad does not save its
+ * input, so its gradient reads a disposed tensor whenever the input is an intermediate of the taped function.
+ */
+export const logSigmoid = (x: tf.Tensor) => tf.neg(tf.softplus(tf.neg(x)));
 export const layerNorm = (x: tf.Tensor, g: tf.Tensor, b: tf.Tensor, eps = 1e-5) => {
   const { mean, variance } = tf.moments(x, -1, true);
   return tf.add(tf.mul(tf.div(tf.sub(x, mean), tf.sqrt(tf.add(variance, eps))), g), b);
@@ -94,6 +99,48 @@ export const CONFORMANCE_CASES: ConformanceCase[] = [
     name: 'conv2d 3x3 stride 1 explicit padding, dilation-free',
     inputs: (r) => ({ x: normal(r, [2, 5, 6, 2]), f: normal(r, [3, 3, 2, 3]), w: normal(r, [2, 5, 6, 3]) }),
     run: withGrads((x, f) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]), ['x', 'f']),
+  },
+  {
+    name: 'attention (masked softmax(QK^T/sqrt(d)) V, heads split by reshape/transpose)',
+    inputs: (r) => ({ q: normal(r, [2, 5, 8]), k: normal(r, [2, 5, 8]), v: normal(r, [2, 5, 8]), w: normal(r, [2, 5, 8]) }),
+    run: withGrads((q, k, v) => {
+      const heads = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [2, 5, 2, 4]), [0, 2, 1, 3]); // [B, H, N, Dh]
+      const causal = tf.mul(tf.sub(1, tf.linalg.bandPart(tf.ones([5, 5]), -1, 0)), -1e9); // [N, N]
+      const scores = tf.add(tf.div(tf.matMul(heads(q), heads(k), false, true), Math.sqrt(4)), causal);
+      const out = tf.matMul(tf.softmax(scores), heads(v)); // [B, H, N, Dh]
+      return tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [2, 5, 8]);
+    }, ['q', 'k', 'v']),
+  },
+  {
+    name: 'contrastive losses (L2 normalise, logit scale, logSumExp, log-sigmoid via softplus)',
+    inputs: (r) => ({ a: normal(r, [4, 6]), b: normal(r, [4, 6]), t: normal(r, [1], 0.5), w: normal(r, [2]) }),
+    run: withGrads((a, b, t) => {
+      const l2 = (x: tf.Tensor) => tf.div(x, tf.norm(x, 'euclidean', -1, true));
+      const logits = tf.mul(tf.matMul(l2(a) as tf.Tensor2D, l2(b) as tf.Tensor2D, false, true), tf.exp(t)); // [B, B]
+      const labels = tf.oneHot(tf.range(0, 4, 1, 'int32'), 4);
+      const clip = tf.mean(tf.sub(tf.logSumExp(logits, -1), tf.sum(tf.mul(logits, labels), -1)));
+      const signs = tf.sub(tf.mul(labels, 2), 1);
+      const siglip = tf.neg(tf.mean(logSigmoid(tf.mul(signs, tf.sub(logits, 10)))));
+      return tf.stack([clip, siglip]);
+    }, ['a', 'b', 't']),
+  },
+  {
+    name: 'resnet pieces (batch norm from moments, relu, maxPool, avgPool)',
+    inputs: (r) => ({ x: normal(r, [2, 6, 6, 3]), g: normal(r, [3]), b: normal(r, [3]), w: normal(r, [2, 1, 1, 3]) }),
+    run: withGrads((x, g, b) => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const y = tf.relu(tf.batchNorm(x as tf.Tensor4D, mean, variance, b, g, 1e-5));
+      const pooled = tf.maxPool(y as tf.Tensor4D, 3, 2, 'same'); // [2, 3, 3, 3]
+      return tf.avgPool(pooled, 3, 1, 'valid'); // [2, 1, 1, 3]
+    }, ['x', 'g', 'b']),
+  },
+  {
+    name: 'token plumbing (class token tile + concat, position add, slice, clipByValue)',
+    inputs: (r) => ({ x: normal(r, [2, 4, 6]), c: normal(r, [1, 1, 6]), p: normal(r, [5, 6]), w: normal(r, [2, 5, 6]) }),
+    run: withGrads((x, c, p) => {
+      const tokens = tf.add(tf.concat([tf.tile(c, [2, 1, 1]), x], 1), p); // [B, 1 + N, D]
+      return tf.concat([tf.slice(tokens, [0, 0, 0], [2, 1, 6]), tf.clipByValue(tf.slice(tokens, [0, 1, 0], [2, 4, 6]), -1, 1)], 1);
+    }, ['x', 'c', 'p']),
   },
   {
     name: 'gather (embedding lookup)',

@@ -43,6 +43,7 @@ export {
   geluErf,
   quickGelu,
   layerNorm,
+  logSigmoid,
   type ConformanceCase,
   type ConformanceResult,
 } from './conformance.js';
