@@ -60,6 +60,8 @@ function blendGrey(d: Uint8Array, factor: number): void {
  * torchvision `F_pil.adjust_hue`: Pillow's 8-bit HSV (Convert.c rgb2hsv / hsv2rgb), hue channel shifted by
  * int8(shift * 255) levels with wrap-around.
  */
+const clip255 = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : x);
+
 function adjustHue(d: Uint8Array, shift: number): void {
   const dh = ((Math.trunc(shift * 255) % 256) + 256) % 256;
   if (dh === 0) return;
@@ -84,10 +86,9 @@ function adjustHue(d: Uint8Array, shift: number): void {
     const sector = Math.floor((H * 6) / 255);
     const fr = f32((H * 6) / 255 - sector);
     const fs = f32(us / 255);
-    const clip = (x: number) => (x < 0 ? 0 : x > 255 ? 255 : x);
-    const p = clip(Math.round(v * (1 - fs)));
-    const q = clip(Math.round(v * (1 - fs * fr)));
-    const t = clip(Math.round(v * (1 - fs * (1 - fr))));
+    const p = clip255(Math.round(v * (1 - fs)));
+    const q = clip255(Math.round(v * (1 - fs * fr)));
+    const t = clip255(Math.round(v * (1 - fs * (1 - fr))));
     let R: number, G: number, B: number;
     switch (sector % 6) {
       case 0: R = v; G = t; B = p; break;
