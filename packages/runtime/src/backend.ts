@@ -128,7 +128,8 @@ async function initBackendNow(opts: InitBackendOptions): Promise<BackendInfo> {
     if (!choice) break;
     try {
       const info = await providers.get(choice)!.init();
-      current = { ...info, source: 'auto', ...(skipped.length ? { fallbackReason: skipped.join('; ') } : {}) };
+      const reasons = [...skipped, ...(info.fallbackReason ? [info.fallbackReason] : [])];
+      current = { ...info, source: 'auto', ...(reasons.length ? { fallbackReason: reasons.join('; ') } : {}) };
       return current;
     } catch (e) {
       skipped.push(`${choice}: ${(e as Error).message}`);

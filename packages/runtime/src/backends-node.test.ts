@@ -40,6 +40,22 @@ describe('tensorflow provider (tfjs-node-gpu / tfjs-node)', () => {
     expect(err.message).toContain('CUDA 11.2 and cuDNN 8.1');
   });
 
+  it('with only tfjs-node installed, says it uses the CPU build (and why)', async () => {
+    const { tf } = await import('./index.js');
+    const registered = tf.findBackendFactory('tensorflow');
+    // Stand-in for tfjs-node's side effect: registering a "tensorflow" backend (a cpu backend here).
+    const cpuFactory = tf.findBackendFactory('cpu')!;
+    const p = createTensorflowProvider({
+      resolve: (s) => s === '@tensorflow/tfjs-node',
+      load: async () => void (registered || tf.registerBackend('tensorflow', cpuFactory)),
+    });
+    const info = await p.init();
+    expect(info).toMatchObject({ backend: 'tensorflow', isGpu: false, device: 'CPU (libtensorflow, tfjs-node)' });
+    expect(info.fallbackReason).toBe('tfjs-node-gpu not installed: using the CPU build tfjs-node');
+    await tf.setBackend('cpu');
+    tf.removeBackend('tensorflow');
+  });
+
   it('loaded but registering no backend on our tfjs (version skew) is reported, not ignored', async () => {
     const p = createTensorflowProvider({ resolve: (s) => s === '@tensorflow/tfjs-node', load: async () => ({}) });
     expect(await p.probe()).toMatchObject({ available: true, isGpu: false });

@@ -66,10 +66,12 @@ export function createTensorflowProvider(deps: TensorflowProviderDeps = {}): Bac
         }
         await tf.ready();
         const gpu = spec === TFJS_NODE_GPU;
+        const skipped = [...(found.includes(TFJS_NODE_GPU) ? [] : ['tfjs-node-gpu not installed']), ...failures];
         return {
           backend: 'tensorflow',
           isGpu: gpu,
           device: gpu ? 'GPU (CUDA via libtensorflow, tfjs-node-gpu)' : 'CPU (libtensorflow, tfjs-node)',
+          ...(gpu ? {} : { fallbackReason: `${skipped.join('; ')}: using the CPU build tfjs-node` }),
         };
       }
       throw new BackendUnavailableError(

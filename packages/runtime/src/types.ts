@@ -13,7 +13,7 @@ export interface BackendInfo {
   isGpu: boolean;
   /** Device limits that matter for sizing work (WebGPU: buffer sizes, workgroup limits). */
   limits?: Record<string, number>;
-  /** With 'auto': why each better backend was skipped. */
+  /** With 'auto': why each better backend was skipped; with 'tensorflow': why the CPU build (tfjs-node) was used. */
   fallbackReason?: string;
   /** Where the choice came from. */
   source: 'option' | 'env' | 'auto';
@@ -31,8 +31,8 @@ export interface BackendAvailability {
   isGpu?: boolean;
 }
 
-/** Result of initialising one backend (BackendInfo without the selection fields). */
-export type InitResult = Omit<BackendInfo, 'source' | 'fallbackReason'>;
+/** Result of initialising one backend (BackendInfo without the selection source). */
+export type InitResult = Omit<BackendInfo, 'source'>;
 
 /** One way of providing a backend on this platform. Node-only providers live in backends-node.ts. */
 export interface BackendProvider {
