@@ -46,7 +46,8 @@ export interface LoopSession {
   makeLoader(epoch: number, resumeFrom?: unknown): BatchSource;
   /** Writes a model folder at `dir` (which may not exist yet); atomic. */
   saveModel(dir: string, info: { step: number; extraFiles?: Record<string, Uint8Array | string>; eval?: EvalSummary }): Promise<void>;
-  evaluate?(): Promise<EvalSummary>;
+  /** `periodic`: a cheaper mid-run evaluation (capped sample count); the final one uses the full eval set. */
+  evaluate?(opts?: { periodic?: boolean }): Promise<EvalSummary>;
   /** Random state beyond the loader's position (augmentation etc.), saved with checkpoints. */
   rngState?(): unknown;
 }
@@ -179,7 +180,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       }
       hooks.onProgress?.({ step, totalSteps, epoch, samplesSeen, loss, lr });
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps && session.evaluate) {
-        lastEval = await session.evaluate();
+        lastEval = await session.evaluate({ periodic: true });
         metrics.append({ step, ...flattenEval(lastEval) });
       }
       if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();

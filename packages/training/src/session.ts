@@ -90,7 +90,13 @@ export async function buildSession(config: TrainConfig, data: OpenDataset, resum
     },
     saveModel: (dir, info) => saveModel(session, dir, { ...info, config }),
   };
-  if (config.evalData !== 'none') session.evaluate = () => evaluate(model, session, config, { log: (m) => process.stderr.write(m + '\n') });
+  if (config.evalData !== 'none') {
+    session.evaluate = (o) => {
+      // Mid-run evaluations look at 1000 samples (or evalLimit if smaller) to stay cheap next to training.
+      const limit = o?.periodic ? (config.evalLimit > 0 ? Math.min(config.evalLimit, 1000) : 1000) : config.evalLimit;
+      return evaluate(model, session, { ...config, evalLimit: limit }, { log: (m) => process.stderr.write(m + '\n') });
+    };
+  }
   return session;
 }
 
@@ -138,19 +144,29 @@ export async function saveModel(
   });
 }
 
-/** A model folder (or checkpoint) opened for evaluation/embedding: the model plus its own tokenizer and image processor. */
+/**
+ * A model folder (or checkpoint) opened for evaluation/embedding: the model plus its own tokenizer and image
+ * processor. Those two are built on first use, so a folder without tokenizer files can still embed pre-tokenized
+ * tensors; using a missing one is a clear error.
+ */
 export async function openModel(dir: string): Promise<Session> {
   if (!existsSync(dir)) throw new Error(`--model ${dir}: no such directory`);
   const folder = await loadModelFolder(dir);
   const model = await loadDualEncoder(folder);
-  if (!folder.tokenizerJson) throw new Error(`${dir}: model folder has no tokenizer.json`);
-  const preprocessorConfig = (folder.preprocessorConfig ?? {}) as Record<string, unknown>;
-  const tokenizer = TextTokenizer.fromJSON(folder.tokenizerJson as never, folder.tokenizerConfig as never, { modelConfig: model.config });
-  const imageProcessor = ImageProcessor.fromConfig(preprocessorConfig as never);
-  return {
-    model, modelConfig: model.config, label: dir, datasetSize: 0, tokenizer, imageProcessor,
+  const preprocessorConfig = (folder.preprocessorConfig ?? defaultPreprocessorConfig(model.lossFamily, model.config.vision_config.image_size)) as Record<string, unknown>;
+  let tokenizer: TextTokenizer | undefined, imageProcessor: ImageProcessor | undefined;
+  const session = {
+    model, modelConfig: model.config, label: dir, datasetSize: 0,
     tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, preprocessorConfig,
     makeLoader: () => { throw new Error('openModel: no training loader'); },
     saveModel: () => Promise.reject(new Error('openModel: read-only session')),
-  };
+  } as unknown as Session;
+  Object.defineProperty(session, 'tokenizer', {
+    get: () => {
+      if (!folder.tokenizerJson) throw new Error(`${dir}: the model folder has no tokenizer.json, so it cannot tokenize text (pass pre-tokenized input_ids instead)`);
+      return (tokenizer ??= TextTokenizer.fromJSON(folder.tokenizerJson as never, folder.tokenizerConfig as never, { modelConfig: model.config }));
+    },
+  });
+  Object.defineProperty(session, 'imageProcessor', { get: () => (imageProcessor ??= ImageProcessor.fromConfig(preprocessorConfig as never)) });
+  return session;
 }
