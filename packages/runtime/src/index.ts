@@ -49,3 +49,4 @@ export {
 } from './conformance.js';
 // Browsers: where the tfjs-backend-wasm .wasm files are served from (call before initBackend({ backend: 'wasm' })).
 export { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+export { profileKernels, type KernelProfile, type KernelProfileRow } from './profile.js';
