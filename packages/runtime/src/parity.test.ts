@@ -31,9 +31,15 @@ describe('wasm vs cpu op parity (atol = rtol = 1e-5)', () => {
     expect(wrong[0]!.ok).toBe(false);
   });
 
-  it('wasm has the conv2d filter-gradient and gather-gradient kernels (cpu-backed fallbacks)', async () => {
+  it('wasm has the kernels tfjs-backend-wasm lacks: conv2d filter gradient, unsortedSegmentSum, einsum', async () => {
     await initBackend({ backend: 'wasm' });
     expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')).toBeDefined();
-    expect(tf.getKernel('UnsortedSegmentSum', 'wasm')).toBeDefined();
+    const seg = tf.unsortedSegmentSum(tf.tensor2d([[1, 2], [3, 4], [5, 6]]), tf.tensor1d([1, 0, 1], 'int32'), 3);
+    expect(Array.from(await seg.data())).toEqual([3, 4, 6, 8, 0, 0]);
+    const a = tf.tensor3d([1, 2, 3, 4, 5, 6, 7, 8], [2, 2, 2]);
+    const e = tf.einsum('bij,bjk->bik', a, a); // [[1,2],[3,4]]^2 = [[7,10],[15,22]]; [[5,6],[7,8]]^2 = [[67,78],[91,106]]
+    expect(Array.from(await e.data())).toEqual([7, 10, 15, 22, 67, 78, 91, 106]);
+    expect(tf.getBackend()).toBe('wasm');
+    tf.dispose([seg, a, e]);
   });
 });
