@@ -3,7 +3,7 @@
 //     our ONNX export vs the TensorFlow.js wasm path (@duet/encoders) vs onnxruntime-web (wasm, 1 thread).
 //  2. Retrieval over N x 512 float32 vectors (default N = 1,000,000): exact top-10 latency (1 query) and QPS
 //     (batches of 64) vs the memory-bandwidth floor measured in the same run; usearch HNSW build time, QPS, recall@10.
-// Env: DUET_BENCH_N (retrieval rows), DUET_BENCH_HNSW_N (HNSW rows, default min(N, 200000)),
+// Env: DUET_BENCH_N (retrieval rows), DUET_BENCH_HNSW_N (HNSW rows, default min(N, 100000)),
 //      DUET_BENCH_QUICK=1 (N = 100000, fewer iterations), DUET_BENCH_SKIP=embed|retrieval.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +19,7 @@ import { printTable, writeResult, type Row } from './report.ts';
 const QUICK = process.env['DUET_BENCH_QUICK'] === '1';
 const SKIP = process.env['DUET_BENCH_SKIP'] ?? '';
 const N = Number(process.env['DUET_BENCH_N'] ?? (QUICK ? 100_000 : 1_000_000));
-const HNSW_N = Number(process.env['DUET_BENCH_HNSW_N'] ?? Math.min(N, QUICK ? 50_000 : 200_000));
+const HNSW_N = Number(process.env['DUET_BENCH_HNSW_N'] ?? Math.min(N, QUICK ? 20_000 : 100_000));
 const DIM = 512;
 const now = () => performance.now();
 void Collection;
@@ -101,7 +101,7 @@ async function embeddingBench(): Promise<Row[]> {
       tensors: () => readSafetensors(readFileSync(join(fixture, 'model.safetensors'))).tensors,
       bImg: 64, bTxt: 64,
     },
-    { name: 'ViT-B-32', raw: getPreset('ViT-B-32'), tensors: () => randomTensors(parseModelConfig(getPreset('ViT-B-32'))), bImg: 8, bTxt: 16 },
+    { name: 'ViT-B-32', raw: getPreset('ViT-B-32'), tensors: () => randomTensors(parseModelConfig(getPreset('ViT-B-32'))), bImg: 4, bTxt: 4 },
   ];
   const rows: Row[] = [];
   await initBackend({ backend: 'wasm' });

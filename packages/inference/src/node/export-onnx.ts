@@ -28,7 +28,7 @@ export interface ExportOnnxResult {
 const FORMAT: Record<OnnxDtype, WeightFormat> = { fp32: 'fp32', fp16: 'fp16', q8: 'int8' };
 
 export async function exportOnnx(folderDir: string, opts: ExportOnnxOptions = {}): Promise<ExportOnnxResult> {
-  const log = opts.onProgress ?? (() => {});
+  const log = opts.onProgress ?? ((): void => undefined);
   const folder = await loadModelFolder(folderDir);
   const weights = new Weights(await folder.getAllTensors());
   const dtypes: OnnxDtype[] = ['fp32', ...(opts.fp16 ? ['fp16' as const] : []), ...(opts.quantized ? ['q8' as const] : [])];
