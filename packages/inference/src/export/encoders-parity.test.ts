@@ -36,9 +36,29 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-describe.each(['tiny-clip', 'tiny-siglip', 'tiny-resnet'])('ONNX export vs @duet/encoders (%s)', (preset) => {
+interface PresetJson { text_config: Record<string, unknown>; vision_config: Record<string, unknown> }
+type Variant = [string, string, ((c: PresetJson) => void) | null];
+const VARIANTS: Variant[] = [
+  ['tiny-clip', 'preset', null],
+  ['tiny-siglip', 'preset', null],
+  ['tiny-resnet', 'preset', null],
+  // Legacy CLIP configs (eos_token_id == 2) pool at the max token id; other activations and eps from the config.
+  ['tiny-clip', 'legacy eos 2, gelu / gelu_new, eps 1e-3', (c) => {
+    c.text_config.eos_token_id = 2;
+    c.text_config.hidden_act = 'gelu_new';
+    c.vision_config.hidden_act = 'gelu';
+    c.vision_config.layer_norm_eps = 1e-3;
+  }],
+  ['tiny-siglip', 'quick_gelu text, relu vision', (c) => {
+    c.text_config.hidden_act = 'quick_gelu';
+    c.vision_config.hidden_act = 'relu';
+  }],
+];
+
+describe.each(VARIANTS)('ONNX export vs @duet/encoders (%s, %s)', (preset, _label, modify) => {
   it('text_embeds and image_embeds agree within 1e-4 relative', async () => {
     const raw = getPreset(preset);
+    modify?.(raw as unknown as PresetJson);
     const config = parseModelConfig(raw);
     const tensors = perturbed(DualEncoder.create(raw, { seed: 3 }).toTensors(), 11);
     const enc = DualEncoder.fromTensors(raw, tensors);
