@@ -16,7 +16,7 @@ async function asFolder(f: string | URL | ModelFolder): Promise<ModelFolder> {
 }
 
 export async function createEmbedder(folderOrUrl: string | URL | ModelFolder, opts: CreateEmbedderOptions = {}): Promise<Embedder> {
-  if (opts.engine && opts.engine !== 'web') throw new TypeError(`engine: "${String(opts.engine)}" needs the Node entry (import from '@duet/inference/node'); this entry supports 'web'`);
+  if (opts.engine && opts.engine !== 'web') throw new TypeError(`engine: "${String(opts.engine)}" needs the Node entry (@duet/inference/node); this entry supports 'web'`);
   const folder = await asFolder(folderOrUrl);
   const ort = await loadOrtWeb();
   if (opts.verify) await goldenCheckFolder(ort, folder, { dtype: opts.dtype });
