@@ -51,4 +51,40 @@ for (const d of available) {
   }
 }
 printTable('matmul [n, n] x [n, n], fp32', rows);
-writeResult('runtime', { sizes, results });
+
+// Conv2d forward + weight gradient (wasm's weight gradient is the composed kernel from @duet/runtime).
+// cpu is left out: its Conv2DBackpropFilter loops through TensorBuffer.get and takes minutes at these sizes.
+const convShapes = [
+  { name: 'ResNet 3x3 s1', x: [8, 28, 28, 64], f: [3, 3, 64, 64], stride: 1, pad: 'same' as const },
+  { name: 'ViT-B/32 patchify', x: [8, 224, 224, 3], f: [32, 32, 3, 768], stride: 32, pad: 'valid' as const },
+];
+const convRows: Row[] = [];
+const convResults: Record<string, unknown>[] = [];
+for (const d of available.filter((a) => a.backend !== 'cpu')) {
+  const info = await initBackend({ backend: d.backend });
+  for (const c of convShapes) {
+    const x = tf.randomNormal(c.x) as tf.Tensor4D;
+    const f = tf.randomNormal(c.f) as tf.Tensor4D;
+    const step = tf.grad((ff: tf.Tensor) => tf.sum(tf.conv2d(x, ff as tf.Tensor4D, c.stride, c.pad)));
+    const once = async () => {
+      const t0 = performance.now();
+      const g = step(f);
+      await g.data();
+      g.dispose();
+      return performance.now() - t0;
+    };
+    await once(); // warm-up
+    const probe = await once();
+    const runs = Math.max(2, Math.min(20, Math.ceil(2000 / probe)));
+    let total = 0;
+    for (let i = 0; i < runs; i++) total += await once();
+    const ms = total / runs;
+    const out = tf.backend_util.computeConv2DInfo(c.x as never, c.f as never, c.stride, 1, c.pad);
+    const flops = 2 * 2 * c.x[0]! * out.outHeight * out.outWidth * c.f[0]! * c.f[1]! * c.f[2]! * c.f[3]!; // forward + weight grad
+    convRows.push({ backend: d.backend, device: info.device, conv: c.name, 'ms (fwd + dW)': +ms.toFixed(2), 'GFLOP/s': +(flops / (ms * 1e6)).toFixed(2), runs });
+    convResults.push({ backend: d.backend, conv: c.name, x: c.x, f: c.f, stride: c.stride, ms, gflops: flops / (ms * 1e6), runs });
+    tf.dispose([x, f]);
+  }
+}
+printTable('conv2d forward + weight gradient, fp32', convRows);
+writeResult('runtime', { sizes, results, conv: convResults });
