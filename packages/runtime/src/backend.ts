@@ -132,7 +132,7 @@ async function initBackendNow(opts: InitBackendOptions): Promise<BackendInfo> {
       current = { ...info, source: 'auto', ...(reasons.length ? { fallbackReason: reasons.join('; ') } : {}) };
       return current;
     } catch (e) {
-      skipped.push(`${choice}: ${(e as Error).message}`);
+      skipped.push(`${choice}: ${e instanceof BackendUnavailableError ? e.reason : (e as Error).message}`);
       remaining = remaining.slice(remaining.indexOf(choice) + 1);
       continue;
     }
