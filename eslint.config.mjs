@@ -23,7 +23,13 @@ export default [
     ignores: ['**/dist', '**/out-tsc', '**/node_modules', 'reports', 'bench-results', 'runs', '**/*.timestamp*', 'apps/web-demo/public'],
   },
   {
+    // Per-project tool configs import the shared root config by relative path on purpose.
+    files: ['**/eslint.config.mjs', '**/vitest.config.ts', '**/vite.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
     files: ['**/*.ts', '**/*.tsx', '**/*.js', '**/*.mjs'],
+    ignores: ['**/eslint.config.mjs', '**/vitest.config.ts', '**/vite.config.ts'],
     rules: {
       '@nx/enforce-module-boundaries': ['error', { enforceBuildableLibDependency: false, allow: [], depConstraints }],
       '@typescript-eslint/no-non-null-assertion': 'off',
