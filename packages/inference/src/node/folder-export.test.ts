@@ -58,6 +58,9 @@ describe.each(['tiny-clip', 'tiny-siglip'] as const)('exportOnnx + embedder on %
     expect(relErr(v.data, refFloat(io, 'image_embeds').data)).toBeLessThan(1e-4);
     const raw = await emb.embedPixels({ pixelValues: px.data, shape: px.shape as [number, number, number, number] }, { normalize: false });
     expect(relErr(raw.data, refFloat(io, 'vision_pooler_output').data)).toBeLessThan(1e-4);
+    await expect(emb.embedPixels({ pixelValues: new Float32Array(2 * 32 * 32 * 3), shape: [2, 32, 32, 3] })).rejects.toThrow(/pixelValues: expected \[B, 3, 32, 32\], got \[2, 32, 32, 3\]/);
+    await expect(emb.embedTokens({ inputIds: new Int32Array(17), shape: [1, 17] })).rejects.toThrow(/sequence length 17 exceeds the model's max_position_embeddings 16/);
+    await expect(emb.embedTokens({ inputIds: new Int32Array(5), shape: [1, 16] })).rejects.toThrow(/inputIds: expected 1x16 = 16 values for shape \[1, 16\], got 5/);
     await emb.dispose();
   });
 

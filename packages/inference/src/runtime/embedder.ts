@@ -129,6 +129,9 @@ class OnnxEmbedder implements Embedder {
 
   async embedTokens(batch: TokenBatch, opts: EmbedOptions = {}): Promise<Embeddings> {
     const [B, L] = batch.shape;
+    const maxL = this.config.text_config.max_position_embeddings;
+    if (!Number.isInteger(B) || !Number.isInteger(L) || B <= 0 || L <= 0) throw new InferenceError(`inputIds: expected shape [B, L] with B, L >= 1, got [${batch.shape.join(', ')}]`);
+    if (L > maxL) throw new InferenceError(`inputIds: sequence length ${L} exceeds the model's max_position_embeddings ${maxL}`);
     const out = new Float32Array(B * this.dim);
     for (let s = 0; s < B; s += this.batchSize) {
       const n = Math.min(this.batchSize, B - s);
@@ -147,6 +150,10 @@ class OnnxEmbedder implements Embedder {
 
   async embedPixels(input: PixelInput, opts: EmbedOptions = {}): Promise<Embeddings> {
     const [B, C, H, W] = input.shape;
+    const v = this.config.vision_config;
+    if (input.shape.length !== 4 || C !== v.num_channels || H !== v.image_size || W !== v.image_size) {
+      throw new InferenceError(`pixelValues: expected [B, ${v.num_channels}, ${v.image_size}, ${v.image_size}], got [${input.shape.join(', ')}]`);
+    }
     const per = C * H * W;
     const out = new Float32Array(B * this.dim);
     for (let s = 0; s < B; s += this.batchSize) {
