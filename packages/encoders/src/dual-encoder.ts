@@ -23,7 +23,7 @@ export interface DualEncoderInputs {
   pixelValues: tf.Tensor4D;
 }
 
-export interface DualEncoderOutput {
+export type DualEncoderOutput = {
   /** [Bi, E] L2-normalised. */
   imageEmbeds: tf.Tensor2D;
   /** [Bt, E] L2-normalised. */
@@ -37,7 +37,7 @@ export interface DualEncoderOutput {
   visionLastHiddenState?: tf.Tensor3D;
   textFeatures?: tf.Tensor2D;
   imageFeatures?: tf.Tensor2D;
-}
+};
 
 /** Tensor names a checkpoint may carry that the model does not use (HF/torch buffers). */
 const IGNORED = [/\.position_ids$/, /\.num_batches_tracked$/];

@@ -13,7 +13,7 @@ const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 function geluTanh(x: tf.Tensor): tf.Tensor {
   // 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))  (HF gelu_new / gelu_pytorch_tanh / gelu_fast)
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), SQRT_2_OVER_PI);
+  const inner = tf.mul(tf.add(x, tf.mul(tf.mul(tf.mul(x, x), x), 0.044715)), SQRT_2_OVER_PI); // x*x*x: pow's gradient is costly
   return tf.mul(tf.mul(x, 0.5), tf.add(tf.tanh(inner), 1));
 }
 
@@ -43,12 +43,63 @@ export function activation(name: string, field = 'hidden_act'): (x: tf.Tensor) =
   }
 }
 
+/** Swaps the last two axes ([.., M, K] -> [.., K, M]). */
+function swapLast(t: tf.Tensor): tf.Tensor {
+  const perm = t.shape.map((_, i) => i);
+  [perm[perm.length - 2], perm[perm.length - 1]] = [perm[perm.length - 1]!, perm[perm.length - 2]!];
+  return tf.transpose(t, perm);
+}
+
+/**
+ * a @ b for rank-2 or batched rank-3 operands whose forward and backward passes only use plain matmuls on
+ * explicitly transposed copies: tfjs-wasm's transposeA/transposeB kernels (which tf.matMul's own gradient uses)
+ * run ~10x slower than the plain kernel.
+ */
+export const matMul = tf.customGrad(((a: tf.Tensor, b: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([a, b]);
+  return {
+    value: tf.matMul(a as tf.Tensor3D, b as tf.Tensor3D),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor3D, swapLast(saved[1]!) as tf.Tensor3D), tf.matMul(swapLast(saved[0]!) as tf.Tensor3D, dy as tf.Tensor3D)],
+  };
+}) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
+
+/** JS scatter-add of rows: out[ids[i]] += rows[i] (the embedding gradient) for CPU-side backends. */
+function scatterRows(rows: Float32Array, ids: Int32Array, vocab: number, dim: number): Float32Array {
+  const out = new Float32Array(vocab * dim);
+  for (let i = 0; i < ids.length; i++) {
+    const o = ids[i]! * dim;
+    const r = i * dim;
+    for (let j = 0; j < dim; j++) out[o + j]! += rows[r + j]!;
+  }
+  return out;
+}
+
+/**
+ * weight[ids] for an embedding table [V, D] and int32 ids [N] -> [N, D]. The gradient is a scatter-add: on the
+ * wasm/cpu backends done in JS (O(N*D)); tf.gather's own gradient (UnsortedSegmentSum) is O(V*N*D) there.
+ */
+export const embeddingLookup = tf.customGrad(((weight: tf.Tensor, ids: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([ids]);
+  const [vocab, dim] = weight.shape as [number, number];
+  return {
+    value: tf.gather(weight, ids),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const idx = saved[0]!;
+      const backend = tf.getBackend();
+      const dw = backend === 'wasm' || backend === 'cpu'
+        ? tf.tensor2d(scatterRows(dy.dataSync() as Float32Array, idx.dataSync() as Int32Array, vocab, dim), [vocab, dim])
+        : tf.unsortedSegmentSum(dy, idx as tf.Tensor1D, vocab);
+      return [dw, tf.zerosLike(idx)];
+    },
+  };
+}) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as (weight: tf.Tensor, ids: tf.Tensor) => tf.Tensor;
+
 /** y = x W^T + b with W in torch layout [out, in]; x is [..., in]. */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1]!;
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]); // [M, in]
-  let y: tf.Tensor = tf.matMul(x2, weight as tf.Tensor2D, false, true); // [M, out]
+    let y: tf.Tensor = matMul(x2, tf.transpose(weight)); // [M, out]
   if (bias) y = tf.add(y, bias);
   return y.reshape([...lead, weight.shape[0]!]);
 }
@@ -87,11 +138,11 @@ export function scaledDotProductAttention(q: tf.Tensor, k: tf.Tensor, v: tf.Tens
   const qh = split(q, nq);
   const kh = split(k, nk);
   const vh = split(v, nk);
-  let scores: tf.Tensor = tf.mul(tf.matMul(qh, kh, false, true), 1 / Math.sqrt(dh)); // [B*H, Nq, Nk]
+  let scores: tf.Tensor = tf.mul(matMul(qh, swapLast(kh)), 1 / Math.sqrt(dh)); // [B*H, Nq, Nk]
   if (opts.mask) scores = tf.add(scores.reshape([b, h, nq, nk]), opts.mask).reshape([b * h, nq, nk]);
   let probs = tf.softmax(scores, -1);
   probs = dropout(probs, opts.dropoutRate ?? 0, opts.training ?? false, opts.seed ?? (() => 0));
-  const out = tf.matMul(probs, vh); // [B*H, Nq, dh]
+  const out = matMul(probs, vh); // [B*H, Nq, dh]
   return out.reshape([b, h, nq, dh]).transpose([0, 2, 1, 3]).reshape([b, nq, d]); // [B, Nq, D]
 }
 

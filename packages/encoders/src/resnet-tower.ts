@@ -84,9 +84,44 @@ export function resnetSpecs(b: SpecBuilder, s: ResnetSettings): void {
   b.add(`${P}.attnpool.c_proj.weight`, [s.projectionDim, e], normal(std)).add(`${P}.attnpool.c_proj.bias`, [s.projectionDim], torchDefault(e));
 }
 
+/**
+ * NHWC conv with symmetric zero padding and its own gradient: dx via conv2dTranspose, dW via the "input as batch
+ * of channels" identity dW = conv(Xᵀ, dYᵀ, dilation = stride). Both run on native kernels of every backend, where
+ * tfjs-wasm lacks Conv2DBackpropFilter (the runtime's CPU fallback copies data back and forth).
+ */
+type ConvFn = (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
+const convFns = new Map<string, ConvFn>();
+
+export function convNhwc(stride: number, pad: number): ConvFn {
+  const key = `${stride}/${pad}`;
+  let fn = convFns.get(key);
+  if (!fn) {
+    fn = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x, w]);
+      return {
+        value: tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const [sx, sw] = saved as [tf.Tensor4D, tf.Tensor4D];
+          const [kh, kw] = sw.shape;
+          const dx = tf.conv2dTranspose(dy as tf.Tensor4D, sw, sx.shape, stride, pad);
+          const xp = pad > 0 ? tf.pad(sx, [[0, 0], [pad, pad], [pad, pad], [0, 0]]) : sx;
+          const a = tf.transpose(xp, [3, 1, 2, 0]) as tf.Tensor4D; // [Ci, Hp, Wp, B]
+          const f = tf.transpose(dy, [1, 2, 0, 3]) as tf.Tensor4D; // [Ho, Wo, B, Co]
+          const full = tf.conv2d(a, f, 1, 'valid', 'NHWC', stride); // [Ci, >=kh, >=kw, Co]
+          return [dx, tf.transpose(full.slice([0, 0, 0, 0], [-1, kh, kw, -1]), [1, 2, 0, 3])]; // dW [kh, kw, Ci, Co]
+        },
+      };
+    }) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as ConvFn;
+    convFns.set(key, fn);
+  }
+  return fn;
+}
+
 function conv2d(p: Params, name: string, x: tf.Tensor4D, stride: number, pad: number): tf.Tensor4D {
-  const w = p(`${name}.weight`).transpose([2, 3, 1, 0]) as tf.Tensor4D; // [kh, kw, in, out]
-  return tf.conv2d(x, w, stride, pad);
+  const w = p(`${name}.weight`); // torch layout [out, in, kh, kw]
+  const [out, inp, kh, kw] = w.shape as [number, number, number, number];
+  if (kh === 1 && kw === 1 && stride === 1 && pad === 0) return linear(x, w.reshape([out, inp])) as tf.Tensor4D; // 1x1 conv = matmul over channels
+  return convNhwc(stride, pad)(x, w.transpose([2, 3, 1, 0])) as tf.Tensor4D; // kernel [kh, kw, in, out]
 }
 
 function batchNorm(p: Params, name: string, x: tf.Tensor4D, ctx: ForwardContext): tf.Tensor4D {
@@ -95,12 +130,11 @@ function batchNorm(p: Params, name: string, x: tf.Tensor4D, ctx: ForwardContext)
   if (ctx.training && !ctx.frozenBatchNorm) {
     const { mean, variance } = tf.moments(x, [0, 1, 2]);
     if (ctx.updateBuffer) {
+      // torch semantics: momentum 0.1, running variance from the unbiased batch variance.
       const n = x.size / x.shape[3];
-      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
-      const rm = p(`${name}.running_mean`);
-      const rv = p(`${name}.running_var`);
-      ctx.updateBuffer(`${name}.running_mean`, tf.add(tf.mul(rm, 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-      ctx.updateBuffer(`${name}.running_var`, tf.add(tf.mul(rv, 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+      const blend = (old: tf.Tensor, batch: tf.Tensor) => tf.add(tf.mul(old, 1 - BN_MOMENTUM), tf.mul(batch, BN_MOMENTUM));
+      ctx.updateBuffer(`${name}.running_mean`, blend(p(`${name}.running_mean`), mean));
+      ctx.updateBuffer(`${name}.running_var`, blend(p(`${name}.running_var`), tf.mul(variance, n / Math.max(n - 1, 1))));
     }
     return tf.batchNorm(x, mean, variance, bias, weight, BN_EPS) as tf.Tensor4D;
   }

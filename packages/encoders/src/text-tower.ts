@@ -2,7 +2,7 @@
 // CLIP: causal mask combined with the padding mask, pooling at the first EOS token (legacy argmax(inputIds) when
 // eos_token_id == 2, as HF). SigLIP: padding mask only, pooling at the last position.
 import { tf } from '@duet/runtime';
-import { MASK_MIN, layerNorm, linear } from './ops.js';
+import { MASK_MIN, embeddingLookup, layerNorm, linear } from './ops.js';
 import { lecunNormal, normal, ones, xavierUniform, zeros, SpecBuilder } from './params.js';
 import { encoderForward, encoderSpecs, type EncoderSettings, type ForwardContext, type Params } from './transformer.js';
 
@@ -58,7 +58,7 @@ export interface TowerOutput {
 
 export function textForward(p: Params, s: TextSettings, inputIds: tf.Tensor, attentionMask: tf.Tensor | undefined, ctx: ForwardContext, withFeatures = true): TowerOutput {
   const [batch, len] = inputIds.shape as [number, number];
-  const tok = tf.gather(p('text_model.embeddings.token_embedding.weight'), inputIds.reshape([-1])).reshape([batch, len, s.hiddenSize]); // [B, L, D]
+  const tok = embeddingLookup(p('text_model.embeddings.token_embedding.weight'), inputIds.reshape([-1])).reshape([batch, len, s.hiddenSize]); // [B, L, D]
   const pos = p('text_model.embeddings.position_embedding.weight').slice([0, 0], [len, s.hiddenSize]); // [L, D]
   const mask = textAttentionMask(batch, len, s.family === 'clip', attentionMask);
   const h = encoderForward(p, 'text_model', s, tf.add(tok, pos), mask, ctx);
@@ -69,7 +69,7 @@ export function textForward(p: Params, s: TextSettings, inputIds: tf.Tensor, att
   else if (s.eosTokenId === 2 || s.eosTokenId === null) poolIdx = tf.argMax(inputIds, -1); // HF legacy rule
   else poolIdx = tf.argMax(tf.equal(inputIds, s.eosTokenId).cast('int32'), -1); // first EOS (0 when absent, as HF)
   const flatIdx = tf.add(tf.mul(tf.range(0, batch, 1, 'int32'), tf.scalar(len, 'int32')), poolIdx.cast('int32')); // [B]
-  const pooled = tf.gather(last.reshape([batch * len, s.hiddenSize]), flatIdx); // [B, D]
+  const pooled = embeddingLookup(last.reshape([batch * len, s.hiddenSize]), flatIdx); // [B, D]
   const features = s.family === 'clip' ? linear(pooled, p('text_projection.weight')) : linear(pooled, p('text_model.head.weight'), p('text_model.head.bias'));
   return { lastHiddenState: last, features };
 }
