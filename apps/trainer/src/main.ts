@@ -4,8 +4,8 @@ import { buildProgram } from './program.js';
 buildProgram()
   .parseAsync(process.argv)
   .catch((e: unknown) => {
-    const err = e as Error & { code?: string };
-    if (err.code?.startsWith('commander.')) process.exit(typeof (err as { exitCode?: number }).exitCode === 'number' ? (err as { exitCode: number }).exitCode : 1);
+    const err = e as Error & { code?: string; exitCode?: number };
+    if (err.code?.startsWith('commander.')) process.exit(err.exitCode ?? 1);
     process.stderr.write(`duet: ${err.message ?? String(e)}\n`);
     if (process.env['DUET_DEBUG']) process.stderr.write(`${err.stack}\n`);
     process.exit(1);

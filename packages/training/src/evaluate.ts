@@ -23,7 +23,7 @@ const l2 = (x: tf.Tensor2D) => tf.div(x, tf.norm(x, 'euclidean', -1, true)) as t
 
 export async function evaluate(
   model: TrainableDualEncoder,
-  s: Pick<Session, 'tokenizer' | 'imageProcessor' | 'preprocessorConfig'>,
+  s: Pick<Session, 'tokenizer' | 'imageProcessor' | 'preprocessorConfig' | 'textUsesAttentionMask'>,
   config: Pick<TrainConfig, 'evalData' | 'evalLimit' | 'seed'>,
   o: EvalOptions = {},
 ): Promise<EvalSummary> {
@@ -40,12 +40,12 @@ export async function evaluate(
   let n = 0, dim = 0;
   try {
     for await (const batch of loader) {
-      const [t] = toMicroBatches(batch, 1);
+      const [t] = toMicroBatches(batch, 1, s.textUsesAttentionMask ?? true);
       const [img, txt] = tf.tidy(() => [
         l2(model.encodeImage(t!.pixelValues, { training: false })),
         l2(model.encodeText(t!.inputIds, t!.attentionMask, { training: false })),
       ]);
-      tf.dispose([t!.pixelValues, t!.inputIds, t!.attentionMask]);
+      tf.dispose([t!.pixelValues, t!.inputIds, ...(t!.attentionMask ? [t!.attentionMask] : [])]);
       dim = img!.shape[1]!;
       imgParts.push(img!.dataSync() as Float32Array);
       txtParts.push(txt!.dataSync() as Float32Array);
@@ -80,12 +80,13 @@ export async function evaluate(
 }
 
 /** Un-normalised text embeds for a list of strings, batched. */
-export function embedTexts(model: TrainableDualEncoder, s: Pick<Session, 'tokenizer'>, texts: string[], batchSize = 256): Float32Array {
+export function embedTexts(model: TrainableDualEncoder, s: Pick<Session, 'tokenizer' | 'textUsesAttentionMask'>, texts: string[], batchSize = 256): Float32Array {
   const parts: Float32Array[] = [];
   for (let i = 0; i < texts.length; i += batchSize) {
     const enc = s.tokenizer.encode(texts.slice(i, i + batchSize));
     const shape = [enc.shape[0], enc.shape[1]] as [number, number];
-    const e = tf.tidy(() => model.encodeText(tf.tensor2d(enc.inputIds, shape, 'int32'), tf.tensor2d(enc.attentionMask, shape, 'int32'), { training: false }));
+    const mask = s.textUsesAttentionMask ?? true;
+    const e = tf.tidy(() => model.encodeText(tf.tensor2d(enc.inputIds, shape, 'int32'), mask ? tf.tensor2d(enc.attentionMask, shape, 'int32') : undefined, { training: false }));
     parts.push(e.dataSync() as Float32Array);
     e.dispose();
   }

@@ -24,5 +24,5 @@ export {
 export type { EvalSummary } from './eval/summary.js';
 export { train, checkResumeCompatible } from './train.js';
 export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
-export { openDataset, openModel, buildSession, saveModel, presetModelConfig, type Session, type OpenDataset } from './session.js';
+export { openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset } from './session.js';
 export { registerTrainingKernels } from './kernels.js';

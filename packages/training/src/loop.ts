@@ -48,6 +48,8 @@ export interface LoopSession {
   saveModel(dir: string, info: { step: number; extraFiles?: Record<string, Uint8Array | string>; eval?: EvalSummary }): Promise<void>;
   /** `periodic`: a cheaper mid-run evaluation (capped sample count); the final one uses the full eval set. */
   evaluate?(opts?: { periodic?: boolean }): Promise<EvalSummary>;
+  /** Whether the text tower sees the tokenizer's attention mask (default true); SigLIP runs without, as in HF. */
+  textUsesAttentionMask?: boolean;
   /** Random state beyond the loader's position (augmentation etc.), saved with checkpoints. */
   rngState?(): unknown;
 }
@@ -145,12 +147,12 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       const tStep = Date.now();
       const lr = schedule(step);
       opt.lr = lr;
-      const micro = toMicroBatches(batch, config.accum);
+      const micro = toMicroBatches(batch, config.accum, session.textUsesAttentionMask ?? true);
       let result;
       try {
         result = computeGradients(model, micro);
       } finally {
-        micro.forEach((m) => tf.dispose([m.pixelValues, m.inputIds, m.attentionMask]));
+        micro.forEach((m) => tf.dispose([m.pixelValues, m.inputIds, ...(m.attentionMask ? [m.attentionMask] : [])]));
       }
       const { loss, grads } = result;
       if (!Number.isFinite(loss)) {
@@ -227,7 +229,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
 }
 
 /** Split a loader batch into `accum` equal micro-batches of tensors. */
-export function toMicroBatches(batch: LoaderBatch, accum: number): TensorBatch[] {
+export function toMicroBatches(batch: LoaderBatch, accum: number, withMask = true): TensorBatch[] {
   const [b, c, h, w] = batch.pixelShape;
   const [tb, l] = batch.textShape;
   if (tb !== b) throw new Error(`batch: ${b} images but ${tb} texts`);
@@ -237,7 +239,7 @@ export function toMicroBatches(batch: LoaderBatch, accum: number): TensorBatch[]
   return Array.from({ length: accum }, (_, j) => ({
     pixelValues: tf.tensor4d(batch.pixelValues.subarray(j * m * px, (j + 1) * m * px), [m, c, h, w]),
     inputIds: tf.tensor2d(batch.inputIds.subarray(j * m * l, (j + 1) * m * l), [m, l], 'int32'),
-    attentionMask: tf.tensor2d(batch.attentionMask.subarray(j * m * l, (j + 1) * m * l), [m, l], 'int32'),
+    ...(withMask ? { attentionMask: tf.tensor2d(batch.attentionMask.subarray(j * m * l, (j + 1) * m * l), [m, l], 'int32') } : {}),
   }));
 }
 

@@ -17,5 +17,6 @@ export interface TrainableDualEncoder {
 export interface TensorBatch {
   pixelValues: tf.Tensor4D;
   inputIds: tf.Tensor2D;
-  attentionMask: tf.Tensor2D;
+  /** Absent when the text tower runs without a mask (SigLIP as in HF; see textUsesAttentionMask). */
+  attentionMask?: tf.Tensor2D;
 }

@@ -2,7 +2,7 @@
 // datasets and loaders, and writing the model folder. The only place that knows the other packages' APIs.
 import { existsSync } from 'node:fs';
 import { loadModelFolder, saveModelFolder } from '@duet/model-format/node';
-import { parseModelConfig, type ModelConfig } from '@duet/model-format';
+import { parseModelConfig, isSiglipConfig, type ModelConfig } from '@duet/model-format';
 import { TextTokenizer, ImageProcessor, presetTokenizer, defaultPreprocessorConfig } from '@duet/preprocess';
 import { createDualEncoder, getPreset, loadDualEncoder, type DualEncoder } from '@duet/encoders';
 import { fashionMnist, shapesDataset, openDataset as openDataDataset, createLoader, type Dataset, type LoaderPosition } from '@duet/data';
@@ -70,6 +70,7 @@ export async function buildSession(config: TrainConfig, data: OpenDataset, resum
   const session: Session = {
     model,
     modelConfig: model.config,
+    textUsesAttentionMask: textUsesAttentionMask(model.config, tokenizerConfig as Record<string, unknown> | undefined),
     label: config.model ?? config.preset,
     datasetSize: data.size,
     tokenizer,
@@ -157,6 +158,7 @@ export async function openModel(dir: string): Promise<Session> {
   let tokenizer: TextTokenizer | undefined, imageProcessor: ImageProcessor | undefined;
   const session = {
     model, modelConfig: model.config, label: dir, datasetSize: 0,
+    textUsesAttentionMask: textUsesAttentionMask(model.config, folder.tokenizerConfig),
     tokenizerJson: folder.tokenizerJson, tokenizerConfig: folder.tokenizerConfig, preprocessorConfig,
     makeLoader: () => { throw new Error('openModel: no training loader'); },
     saveModel: () => Promise.reject(new Error('openModel: read-only session')),
@@ -169,4 +171,16 @@ export async function openModel(dir: string): Promise<Session> {
   });
   Object.defineProperty(session, 'imageProcessor', { get: () => (imageProcessor ??= ImageProcessor.fromConfig(preprocessorConfig as never)) });
   return session;
+}
+
+/**
+ * Whether the text tower sees the tokenizer's attention mask: tokenizer_config's model_input_names decides when
+ * present (HF's SiglipTokenizer lists only input_ids); otherwise SigLIP text towers, which pool the last position of
+ * max_length-padded input, run without a mask as in HF. The same rule as @duet/inference, so a model is trained,
+ * evaluated and served alike.
+ */
+export function textUsesAttentionMask(config: ModelConfig, tokenizerConfig?: Record<string, unknown>): boolean {
+  const names = tokenizerConfig?.['model_input_names'];
+  if (Array.isArray(names)) return names.includes('attention_mask');
+  return !isSiglipConfig(config);
 }

@@ -55,11 +55,16 @@ Examples:
         all.dispose();
         return r;
       };
+      // The text tower sees the mask only where the model's convention says so (SigLIP: no mask, as in HF).
+      const useMask = s.textUsesAttentionMask ?? true;
       const textBatches = (ids: Int32Array, mask: Int32Array, [b, l]: [number, number]) => {
         const parts: tf.Tensor2D[] = [];
         for (let i = 0; i < b; i += o.batchSize) {
           const n = Math.min(o.batchSize, b - i);
-          parts.push(tf.tidy(() => s.model.encodeText(tf.tensor2d(ids.subarray(i * l, (i + n) * l), [n, l], 'int32'), tf.tensor2d(mask.subarray(i * l, (i + n) * l), [n, l], 'int32'))));
+          parts.push(tf.tidy(() => s.model.encodeText(
+            tf.tensor2d(ids.subarray(i * l, (i + n) * l), [n, l], 'int32'),
+            useMask ? tf.tensor2d(mask.subarray(i * l, (i + n) * l), [n, l], 'int32') : undefined,
+          )));
         }
         return finish(parts);
       };
@@ -75,7 +80,7 @@ Examples:
       };
       if (texts) {
         const enc = s.tokenizer.encode(texts);
-        out['text_embeds'] = textBatches(enc.inputIds, enc.attentionMask, enc.shape);
+        out['text_embeds'] = textBatches(enc.inputIds, enc.attentionMask, [enc.shape[0], enc.shape[1]]);
       } else if (imageFiles) {
         const parts: RawTensor[] = [];
         for (let i = 0; i < imageFiles.length; i += o.batchSize) {

@@ -1,7 +1,7 @@
 // `duet info MODEL`: config summary, parameter counts per tower, and a format check of the folder.
 import { Command } from 'commander';
 import { existsSync } from 'node:fs';
-import { loadModelFolder } from '@duet/model-format/node';
+import { loadModelFolder, verifyFolder } from '@duet/model-format/node';
 import { lossFamily } from '@duet/model-format';
 
 export function infoCommand(): Command {
@@ -28,13 +28,15 @@ Examples:
       }
       const files = ['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json', 'preprocessor_config.json', 'duet.json',
         'onnx/text_model.onnx', 'onnx/vision_model.onnx'].map((f) => ({ file: f, present: folder.hasFile(f) }));
-      const problems: string[] = [];
-      for (const req of ['config.json', 'model.safetensors', 'tokenizer.json']) if (!folder.hasFile(req)) problems.push(`missing ${req}`);
+      // Format check: config/tensor agreement and duet.json hashes (@duet/model-format's verifyFolder).
+      const verify = await verifyFolder(dir);
+      const problems = [...verify.errors];
+      const warnings = [...verify.warnings, ...(folder.hasFile('tokenizer.json') ? [] : ['no tokenizer.json: text must be given as input_ids'])];
       const summary = {
         path: dir, modelType: c.model_type, lossFamily: lossFamily(folder.config),
         text: pick(c.text_config, ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'max_position_embeddings', 'vocab_size']),
         vision: pick(c.vision_config, ['hidden_size', 'num_hidden_layers', 'num_attention_heads', 'image_size', 'patch_size']),
-        projectionDim: c.projection_dim, parameters: { total, ...counts }, files, formatOk: problems.length === 0, problems,
+        projectionDim: c.projection_dim, parameters: { total, ...counts }, files, formatOk: problems.length === 0, problems, warnings,
       };
       if (o.json) { process.stdout.write(JSON.stringify(summary, null, 2) + '\n'); return; }
       const out = [
@@ -44,6 +46,7 @@ Examples:
         `  parameters: ${total.toLocaleString('en')} (${Object.entries(counts).map(([k, v]) => `${k} ${v.toLocaleString('en')}`).join(', ')})`,
         `  files: ${files.map((f) => `${f.file} ${f.present ? '✓' : '-'}`).join('  ')}`,
         `  format: ${problems.length ? 'PROBLEMS: ' + problems.join('; ') : 'ok'}`,
+        ...warnings.map((w) => `  warning: ${w}`),
       ];
       process.stdout.write(out.join('\n') + '\n');
       if (problems.length) process.exitCode = 1;
