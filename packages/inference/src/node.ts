@@ -7,3 +7,4 @@ export { HnswIndex, type HnswOptions } from './node/hnsw-index.js';
 export { Collection, type CollectionOptions } from './node/collection.js';
 export { createOrtScoreKernel } from './node/ort-score-kernel.js';
 export { decodeImages } from './node/images.js';
+export { Int8ExactSearch } from './node/int8-exact-search.js';

@@ -6,6 +6,7 @@ import { ExactIndex } from '../retrieval/exact-index.js';
 import { Collection } from './collection.js';
 import { HnswIndex } from './hnsw-index.js';
 import { createOrtScoreKernel } from './ort-score-kernel.js';
+import { Int8ExactSearch } from './int8-exact-search.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'duet-coll-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -40,6 +41,29 @@ describe('retrieval (Node)', () => {
       expect(b[qi]!.map((h) => h.id)).toEqual(hits.map((h) => h.id));
       hits.forEach((h, j) => expect(b[qi]![j]!.score).toBeCloseTo(h.score, 5));
     });
+  });
+
+  it('the int8 pre-pass search returns exactly the float32 reference top-k (ids, scores, ties), and tracks index changes', async () => {
+    const js = new ExactIndex(d);
+    // Duplicated rows create exact score ties: the lower index must win, as in the reference.
+    const dup = new Float32Array((n + 50) * d);
+    dup.set(data);
+    dup.set(data.subarray(0, 50 * d), n * d);
+    js.add(ids(n + 50), dup);
+    const fast = await Int8ExactSearch.create(js, { blockRows: 700 });
+    for (const k of [1, 10, 64]) {
+      const a = await js.searchRaw(queries, k);
+      const b = await fast.searchRaw(queries, k);
+      expect(Array.from(b.indices)).toEqual(Array.from(a.indices));
+      expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
+    }
+    // Queries equal to a duplicated row: the original (lower index) ranks first, then its copy.
+    const [hits] = await fast.search(data.subarray(3 * d, 4 * d), 2);
+    expect(hits!.map((h) => h.id)).toEqual(['v3', `v${n + 3}`]);
+    js.remove(['v3']);
+    const [after] = await fast.search(data.subarray(3 * d, 4 * d), 1);
+    expect(after![0]!.id).toBe(`v${n + 3}`);
+    expect(fast.lastCandidates).toBeLessThan(n);
   });
 
   it('HNSW recall@10 against exact search is high, and removed ids disappear', async () => {

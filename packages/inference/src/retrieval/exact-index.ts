@@ -38,6 +38,7 @@ export class ExactIndex<M = unknown> {
   private ids: string[] = [];
   private meta: (M | undefined)[] = [];
   private rowOf = new Map<string, number>();
+  private changes = 0;
 
   constructor(dim: number, opts: IndexOptions = {}) {
     if (!Number.isInteger(dim) || dim <= 0) throw new InferenceError(`dim: expected a positive integer, got ${dim}`);
@@ -49,6 +50,11 @@ export class ExactIndex<M = unknown> {
 
   get size(): number {
     return this.ids.length;
+  }
+
+  /** Increases on every add/remove (lets derived structures, e.g. an int8 copy, know when to rebuild). */
+  get version(): number {
+    return this.changes;
   }
 
   /** The stored vectors [size, dim] (a view; do not modify). */
@@ -90,6 +96,7 @@ export class ExactIndex<M = unknown> {
     const start = this.size * this.dim;
     this.data.set(vectors, start);
     if (this.normalize) l2NormalizeRows(this.data.subarray(start, start + n * this.dim), this.dim);
+    this.changes++;
     ids.forEach((id, i) => {
       this.rowOf.set(id, this.size);
       this.ids.push(id);
@@ -112,6 +119,7 @@ export class ExactIndex<M = unknown> {
       meta2.push(this.meta[r]);
       w++;
     }
+    this.changes++;
     this.ids = ids2;
     this.meta = meta2;
     this.rowOf = new Map(ids2.map((id, i) => [id, i]));
@@ -155,7 +163,11 @@ export class ExactIndex<M = unknown> {
 
   /** Top-k hits (id, score, metadata) per query. */
   async search(queries: Float32Array, k: number): Promise<SearchHit<M>[][]> {
-    const { indices, scores, q } = await this.searchRaw(queries, k);
+    return this.hits(await this.searchRaw(queries, k), k);
+  }
+
+  /** SearchHits from raw top-k rows (e.g. from another exact search path over this index). */
+  hits({ indices, scores, q }: { indices: Int32Array; scores: Float32Array; q: number }, k: number): SearchHit<M>[][] {
     return Array.from({ length: q }, (_, qi) => Array.from({ length: k }, (_, j) => {
       const r = indices[qi * k + j]!;
       const hit: SearchHit<M> = { id: this.ids[r]!, score: scores[qi * k + j]! };
