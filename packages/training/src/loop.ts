@@ -187,6 +187,9 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       }
       if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
       await hooks.afterStep?.(step);
+      // Let the event loop run (signal handlers such as Ctrl-C, worker messages): prefetched batches resolve as
+      // microtasks, which alone would never reach the poll phase where signals are delivered.
+      await new Promise<void>((r) => setImmediate(r));
       if (step >= totalSteps) break outer;
       if (config.stopAfter !== undefined && step - startStep >= config.stopAfter) { stopped = 'stop-after'; break outer; }
       if (hooks.signal?.aborted) { stopped = 'interrupted'; break outer; }

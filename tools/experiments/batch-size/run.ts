@@ -35,7 +35,7 @@ for (const family of families) {
   for (const bs of sizes) {
     const steps = Math.max(1, Math.round(samples / bs));
     const config = resolveConfig(getRecipe(`fashion-mnist-${family}`), {
-      batchSize: bs, steps, epochs: undefined, warmup: Math.round(steps * 0.05), evalLimit: Number(values['eval-limit']),
+      batchSize: bs, steps, warmup: Math.round(steps * 0.05), evalLimit: Number(values['eval-limit']), evalEvery: 0,
       out: join(outRoot, `${family}-bs${bs}`), backend: values.backend as 'wasm', ...(values.lr ? { lr: Number(values.lr) } : {}),
     });
     process.stderr.write(`\n== ${family} batch ${bs}: ${steps} steps, ${steps * bs} samples\n`);
