@@ -184,6 +184,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps && session.evaluate) {
         lastEval = await session.evaluate({ periodic: true });
         metrics.append({ step, ...flattenEval(lastEval) });
+        writeFileAtomic(join(outDir, 'evals', `step-${String(step).padStart(8, '0')}.json`), JSON.stringify({ step, ...lastEval }, null, 2));
       }
       if (config.saveEvery > 0 && step % config.saveEvery === 0) await checkpoint();
       await hooks.afterStep?.(step);
@@ -209,6 +210,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       lastEval = await session.evaluate();
       metrics.append({ step, ...flattenEval(lastEval) });
       writeFileAtomic(join(outDir, 'eval.json'), JSON.stringify(lastEval, null, 2));
+      writeFileAtomic(join(outDir, 'evals', `step-${String(step).padStart(8, '0')}.json`), JSON.stringify({ step, ...lastEval }, null, 2));
     }
     const svg = curvesSvg(metrics.read(), `${session.label} · ${model.lossFamily} · ${config.data}`);
     const png = await svgToPng(svg);

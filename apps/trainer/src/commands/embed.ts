@@ -27,7 +27,6 @@ Examples:
   $ duet embed --model runs/tiny-siglip/model --input ./photos --out images.safetensors --normalize
   $ duet embed --model ../shared/fixtures/hf-reference/tiny-clip --input inputs.safetensors --out embeds.safetensors`)
     .action(async (o: { model: string; input: string; out: string; normalize?: boolean; engine: string; backend: string; batchSize: number }) => {
-      if (o.engine === 'onnx') throw new Error("--engine onnx: not available in this build yet; use --engine tfjs");
       if (!existsSync(o.input)) throw new Error(`--input ${o.input}: no such file or directory`);
       const kind = statSync(o.input).isDirectory() ? 'images' : /\.safetensors$/i.test(o.input) ? 'tensors' : 'texts';
       // Read and check inputs before loading the model.
@@ -42,9 +41,15 @@ Examples:
         tensors = readSafetensors(new Uint8Array(readFileSync(o.input)), o.input).tensors;
         if (!tensors.has('input_ids') && !tensors.has('pixel_values')) throw new Error(`--input ${o.input}: expected input_ids (+ attention_mask) and/or pixel_values, found ${[...tensors.keys()].join(', ') || 'nothing'}`);
       }
+      const out: Record<string, RawTensor> = {};
+      if (o.engine === 'onnx') {
+        await embedOnnx(o, { texts, imageFiles, tensors }, out);
+        writeFileAtomic(o.out, writeSafetensors(out, { format: 'pt', normalized: String(Boolean(o.normalize)) }));
+        process.stderr.write(`wrote ${Object.entries(out).map(([k, v]) => `${k} [${v.shape}]`).join(', ')} to ${o.out} (onnxruntime)\n`);
+        return;
+      }
       await initBackend({ backend: o.backend as never });
       const s = await openModel(o.model);
-      const out: Record<string, RawTensor> = {};
       const finish = (parts: tf.Tensor2D[]) => {
         const all = tf.tidy(() => {
           const x = tf.concat(parts) as tf.Tensor2D;
@@ -115,4 +120,38 @@ Examples:
       writeFileAtomic(o.out, writeSafetensors(out, { format: 'pt', normalized: String(Boolean(o.normalize)) }));
       process.stderr.write(`wrote ${Object.entries(out).map(([k, v]) => `${k} [${v.shape}]`).join(', ')} to ${o.out}\n`);
     });
+}
+
+/** The same inputs through @duet/inference's onnxruntime-node embedder (needs onnx/ from `duet export --onnx`). */
+async function embedOnnx(
+  o: { model: string; normalize?: boolean; batchSize: number },
+  inputs: { texts?: string[]; imageFiles?: string[]; tensors?: Map<string, RawTensor> },
+  out: Record<string, RawTensor>,
+): Promise<void> {
+  const { createEmbedder, decodeImages } = await import('@duet/inference/node');
+  const embedder = await createEmbedder(o.model, { engine: 'node', batchSize: o.batchSize });
+  const opts = { normalize: Boolean(o.normalize) };
+  const put = (key: string, e: { data: Float32Array; shape: [number, number] }) => (out[key] = fromFloat32(e.data, e.shape));
+  try {
+    if (inputs.texts) put('text_embeds', await embedder.embedTexts(inputs.texts, opts));
+    if (inputs.imageFiles) put('image_embeds', await embedder.embedImages(await decodeImages(inputs.imageFiles), opts));
+    const t = inputs.tensors;
+    const ids = t?.get('input_ids');
+    if (ids) {
+      const mask = t!.get('attention_mask');
+      put('text_embeds', await embedder.embedTokens({
+        inputIds: Int32Array.from(toTypedArray(ids) as ArrayLike<number>),
+        ...(mask ? { attentionMask: Int32Array.from(toTypedArray(mask) as ArrayLike<number>) } : {}),
+        shape: [ids.shape[0]!, ids.shape[1]!],
+      }, opts));
+    }
+    const px = t?.get('pixel_values');
+    if (px) {
+      put('image_embeds', await embedder.embedPixels({
+        pixelValues: Float32Array.from(toTypedArray(px) as ArrayLike<number>), shape: px.shape as [number, number, number, number],
+      }, opts));
+    }
+  } finally {
+    await embedder.dispose();
+  }
 }
