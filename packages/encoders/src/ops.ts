@@ -94,12 +94,24 @@ export const embeddingLookup = tf.customGrad(((weight: tf.Tensor, ids: tf.Tensor
   };
 }) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as (weight: tf.Tensor, ids: tf.Tensor) => tf.Tensor;
 
+/**
+ * x @ wᵀ for x [M, in] and a torch-layout weight w [out, in]. The transposed weight is a temporary inside the op
+ * (freed at once, never held by the tape), and the gradients need no transposed weight: dx = dy @ w, dw = dyᵀ @ x.
+ */
+const matMulWeightT = tf.customGrad(((x: tf.Tensor, w: tf.Tensor, save: tf.GradSaveFunc) => {
+  save([x, w]);
+  return {
+    value: tf.matMul(x as tf.Tensor2D, tf.transpose(w as tf.Tensor2D)),
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [tf.matMul(dy as tf.Tensor2D, saved[1]! as tf.Tensor2D), tf.matMul(tf.transpose(dy as tf.Tensor2D), saved[0]! as tf.Tensor2D)],
+  };
+}) as unknown as (...args: (tf.Tensor | tf.GradSaveFunc)[]) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] }) as (x: tf.Tensor, w: tf.Tensor) => tf.Tensor;
+
 /** y = x W^T + b with W in torch layout [out, in]; x is [..., in]. */
 export function linear(x: tf.Tensor, weight: tf.Tensor, bias?: tf.Tensor): tf.Tensor {
   const inDim = x.shape[x.shape.length - 1]!;
   const lead = x.shape.slice(0, -1);
   const x2 = x.reshape([-1, inDim]); // [M, in]
-    let y: tf.Tensor = matMul(x2, tf.transpose(weight)); // [M, out]
+    let y: tf.Tensor = matMulWeightT(x2, weight); // [M, out]
   if (bias) y = tf.add(y, bias);
   return y.reshape([...lead, weight.shape[0]!]);
 }
