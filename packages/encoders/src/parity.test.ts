@@ -6,14 +6,14 @@ import { tf } from '@duet/runtime';
 import { DualEncoder } from './index.js';
 import { ioFloat, ioInt, loadFixture, relError, useBackend } from '../test/helpers.js';
 
-beforeAll(async () => {
-  await useBackend('wasm');
-});
-
 const TOL = 1e-4;
 
-for (const name of ['tiny-clip', 'tiny-siglip'] as const) {
-  describe(`${name} parity with HF`, () => {
+for (const [name, backend] of [['tiny-clip', 'wasm'], ['tiny-siglip', 'wasm'], ['tiny-clip', 'cpu'], ['tiny-siglip', 'cpu']] as const) {
+  describe(`${name} parity with HF on ${backend}`, () => {
+    beforeAll(async () => {
+      await useBackend(backend);
+    });
+
     it('matches every reference output', () => {
       const fx = loadFixture(name);
       const model = DualEncoder.fromTensors(fx.config, fx.weights);
@@ -39,7 +39,7 @@ for (const name of ['tiny-clip', 'tiny-siglip'] as const) {
         expect(t.shape, key).toEqual(ref.shape);
         errors[key] = relError(t.dataSync(), ref.data);
       }
-      console.log(`${name} max relative error per output:`, JSON.stringify(errors));
+      console.log(`${name} (${backend}) max relative error per output:`, JSON.stringify(errors));
       for (const [key, e] of Object.entries(errors)) expect(e, key).toBeLessThanOrEqual(TOL);
       // encodeText / encodeImage are HF get_text_features / get_image_features = the pooler outputs above.
       const tfeat = model.encodeText(inputIds, attentionMask);

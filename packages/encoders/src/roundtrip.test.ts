@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '@duet/runtime';
 import { loadModelFolder, saveModelFolder } from '@duet/model-format/node';
 import { DualEncoder, getPreset, loadDualEncoder } from './index.js';
-import { ioFloat, ioInt, loadFixture, randomIds, randomPixels, useBackend } from '../test/helpers.js';
+import { FIXTURES, ioFloat, ioInt, loadFixture, randomIds, randomPixels, relError, useBackend } from '../test/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'duet-encoders-'));
 beforeAll(async () => {
@@ -22,6 +22,18 @@ function outputs(m: DualEncoder, inputIds: tf.Tensor2D, pixelValues: tf.Tensor4D
 }
 
 describe('round trip', () => {
+  it('loads the HF fixture folder itself through @duet/model-format (loadModelFolder -> loadDualEncoder)', async () => {
+    const fx = loadFixture('tiny-siglip');
+    const model = await loadDualEncoder(await loadModelFolder(`${FIXTURES}tiny-siglip`));
+    expect(model.lossFamily).toBe('siglip');
+    const px = ioFloat(fx.io, 'pixel_values');
+    const pixels = tf.tensor4d(px.data, px.shape as [number, number, number, number]);
+    const feats = model.encodeImage(pixels);
+    expect(relError(feats.dataSync(), ioFloat(fx.io, 'vision_pooler_output').data)).toBeLessThan(1e-4);
+    tf.dispose([pixels, feats]);
+    model.dispose();
+  });
+
   for (const name of ['tiny-clip', 'tiny-siglip'] as const) {
     it(`${name}: toTensors reproduces the HF file byte for byte; folder save/reload gives identical outputs`, async () => {
       const fx = loadFixture(name);
