@@ -1,7 +1,7 @@
 // `duet data`: inspect a dataset (counts, caption/image statistics, labels, skipped records) or convert it to
 // WebDataset shards — both from @duet/data.
 import { Command } from 'commander';
-import { inspectDataset, convertToWebDataset } from '@duet/data';
+import { inspectDataset, formatInspectReport, convertToWebDataset } from '@duet/data';
 import { int } from './options.js';
 
 const SPEC = "fashion-mnist[:train|test], shapes[:seed=..,size=..], a .csv/.tsv/.jsonl table, WebDataset .tar shards or an image folder";
@@ -14,14 +14,15 @@ export function dataCommand(): Command {
     .argument('<spec>', SPEC)
     .option('--max-images <n>', 'images probed for size statistics', int('--max-images'), 1000)
     .option('-n, --captions <n>', 'sample captions to list', int('--captions', 0), 5)
+    .option('--json', 'print the report as JSON')
     .addHelpText('after', `
 Examples:
   $ duet data inspect fashion-mnist:test
   $ duet data inspect pairs.tsv -n 10
   $ duet data inspect 'shards/data-{000000..000009}.tar'`)
-    .action(async (spec: string, o: { maxImages: number; captions: number }) => {
+    .action(async (spec: string, o: { maxImages: number; captions: number; json?: boolean }) => {
       const r = await inspectDataset(spec, { maxImages: o.maxImages, sampleCaptions: o.captions });
-      process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+      process.stdout.write((o.json ? JSON.stringify(r, null, 2) : formatInspectReport(r)) + '\n');
     });
   cmd
     .command('convert')
