@@ -45,7 +45,9 @@ export function presetModelConfig(config: TrainConfig): Record<string, unknown> 
   return merged;
 }
 
-export async function buildSession(config: TrainConfig, data: OpenDataset, resumeDir?: string): Promise<Session> {
+export async function buildSession(
+  config: TrainConfig, data: OpenDataset, resumeDir?: string, log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+): Promise<Session> {
   const source = resumeDir ?? config.model;
   let model: DualEncoder;
   let tokenizerJson: unknown, tokenizerConfig: unknown, preprocessorConfig: Record<string, unknown>;
@@ -54,7 +56,8 @@ export async function buildSession(config: TrainConfig, data: OpenDataset, resum
     model = await loadDualEncoder(folder);
     tokenizerJson = folder.tokenizerJson;
     tokenizerConfig = folder.tokenizerConfig;
-    preprocessorConfig = (folder.preprocessorConfig ?? {}) as Record<string, unknown>;
+    // A HF folder may lack preprocessor_config.json: use the family's default processor at the model's resolution.
+    preprocessorConfig = (folder.preprocessorConfig ?? defaultPreprocessorConfig(model.lossFamily, model.config.vision_config.image_size)) as Record<string, unknown>;
     if (!tokenizerJson) throw new Error(`${source}: model folder has no tokenizer.json`);
   } else {
     const modelConfig = parseModelConfig(presetModelConfig(config));
@@ -95,7 +98,7 @@ export async function buildSession(config: TrainConfig, data: OpenDataset, resum
     session.evaluate = (o) => {
       // Mid-run evaluations look at 1000 samples (or evalLimit if smaller) to stay cheap next to training.
       const limit = o?.periodic ? (config.evalLimit > 0 ? Math.min(config.evalLimit, 1000) : 1000) : config.evalLimit;
-      return evaluate(model, session, { ...config, evalLimit: limit }, { log: (m) => process.stderr.write(m + '\n') });
+      return evaluate(model, session, { ...config, evalLimit: limit }, { log });
     };
   }
   return session;

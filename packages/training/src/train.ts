@@ -16,7 +16,7 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   if (config.evalData !== 'none') await openDataset(config.evalData, 'test', { seed: config.seed, limit: config.evalLimit });
   await initBackend({ backend: config.backend });
   registerTrainingKernels();
-  const session = await buildSession(config, trainData, resumeDir);
+  const session = await buildSession(config, trainData, resumeDir, hooks.onLog);
   return runTraining(config, session, hooks, resumed);
 }
 
