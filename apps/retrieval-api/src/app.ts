@@ -6,6 +6,7 @@ import { rateLimit } from 'express-rate-limit';
 import multer from 'multer';
 import { InferenceError, ZeroShotClassifier, type ZeroShotEmbedder } from '@duet/inference/node';
 import { z } from 'zod';
+import { ensureBuiltinIndex } from './builtin.js';
 import { CollectionStore, type Metadata } from './collections.js';
 import { ApiError, errorHandler, zodMessage } from './errors.js';
 import { base64Bytes, collectImages, decodeChecked } from './images.js';
@@ -22,6 +23,8 @@ export interface DuetApi {
   limits: Limits;
   /** Resolves when the model and the collections are loaded (never rejects; see /readyz). */
   ready: Promise<void>;
+  /** Resolves when the built-in collections are built (after `ready`; failures are logged). */
+  builtinsReady: Promise<void>;
   /** The collection store (after `ready`). */
   store(): CollectionStore;
   close(): Promise<void>;
@@ -84,6 +87,12 @@ export function createApp(opts: AppOptions): DuetApi {
     } catch (e) {
       storeError = `collections: ${(e as Error).message}`;
       log(storeError);
+    }
+  });
+  const builtinsReady = ready.then(async () => {
+    for (const name of opts.builtinIndexes ?? []) {
+      if (!store) return;
+      await ensureBuiltinIndex(name, model, store, { ...opts.builtin, log }).catch((e: Error) => log(`${name}: not built (${e.message})`));
     }
   });
   const stores = async (): Promise<CollectionStore> => {
@@ -298,12 +307,15 @@ export function createApp(opts: AppOptions): DuetApi {
   app.use(errorHandler(log));
 
   return {
-    app, model, metrics, limits, ready,
+    app, model, metrics, limits, ready, builtinsReady,
     store: () => {
       if (!store) throw new Error('collections are not loaded yet (await ready)');
       return store;
     },
-    close: () => model.dispose(),
+    close: async () => {
+      await builtinsReady;
+      await model.dispose();
+    },
   };
 }
 

@@ -51,6 +51,19 @@ export class CollectionStore {
     return [...this.entries].map(([name, e]) => ({ name, size: e.collection.size, dim: e.collection.dim })).sort((a, b) => a.name.localeCompare(b.name));
   }
 
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** Saves `collection` under `name` (replacing any previous one atomically) and serves it. */
+  async replace(name: string, collection: Collection<Metadata>): Promise<void> {
+    if (!COLLECTION_NAME.test(name)) throw new ApiError(400, 'invalid_request', `name: invalid collection name ${JSON.stringify(name)}`);
+    const prev = this.entries.get(name);
+    await prev?.lock.catch(() => undefined);
+    await collection.save(join(this.dir, name));
+    this.entries.set(name, { collection, lock: Promise.resolve() });
+  }
+
   get(name: string): Collection<Metadata> {
     const e = this.entries.get(name);
     if (!e) throw new ApiError(404, 'collection_not_found', `collection "${name}" does not exist`);

@@ -7,3 +7,4 @@ export { CollectionStore, COLLECTION_NAME, type Metadata } from './collections.j
 export { ApiError } from './errors.js';
 export { openApiDocument } from './openapi.js';
 export { requestSchemas, responseSchemas } from './schemas.js';
+export { ensureBuiltinIndex, BUILTIN_INDEXES, type BuiltinIndex, type BuiltinOptions } from './builtin.js';

@@ -1,3 +1,5 @@
+import type { BuiltinIndex } from './builtin.js';
+
 // Server options and input limits (every limit is enforced with a 4xx JSON error, never a 500).
 export interface Limits {
   /** JSON / multipart body size in bytes. */
@@ -51,6 +53,10 @@ export interface AppOptions {
   batching?: { waitMs?: number; maxBatch?: number };
   /** Run the model's golden check before reporting ready (default true). */
   verify?: boolean;
+  /** Built-in collections to build at start (after the model is ready), e.g. ['fashion-mnist-test']. */
+  builtinIndexes?: BuiltinIndex[];
+  /** Options of the built-in collections (dataset dir, limit). */
+  builtin?: { dir?: string; limit?: number };
   /** Log lines (default: nothing). */
   log?: (message: string) => void;
 }
