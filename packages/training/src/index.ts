@@ -25,4 +25,3 @@ export type { EvalSummary } from './eval/summary.js';
 export { train, checkResumeCompatible } from './train.js';
 export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
 export { openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset } from './session.js';
-export { registerTrainingKernels } from './kernels.js';

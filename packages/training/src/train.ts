@@ -1,7 +1,6 @@
 // `train(config)`: validate inputs, start the backend, build the model/data session from the real packages and
 // run the loop. Everything that can be checked cheaply (config, preset, data path, --resume folder) fails first.
 import { initBackend } from '@duet/runtime';
-import { registerTrainingKernels } from './kernels.js';
 import { CheckpointManager, resolveCheckpoint } from './io/checkpoints.js';
 import type { TrainConfig } from './config.js';
 import { runTraining, type TrainHooks, type TrainResult } from './loop.js';
@@ -15,7 +14,6 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
   const trainData = await openDataset(config.data, 'train', { seed: config.seed, limit: config.trainLimit });
   if (config.evalData !== 'none') await openDataset(config.evalData, 'test', { seed: config.seed, limit: config.evalLimit });
   await initBackend({ backend: config.backend });
-  registerTrainingKernels();
   const session = await buildSession(config, trainData, resumeDir, hooks.onLog);
   return runTraining(config, session, hooks, resumed);
 }
