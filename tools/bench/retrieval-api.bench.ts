@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { startServer } from '@duet/retrieval-api';
-import { makeTestModelFolder, TEST_IMAGES } from '../../apps/retrieval-api/src/test-util/model-folder.ts';
+import { makeTestModelFolder, TEST_IMAGES } from '@duet/retrieval-api/testing';
 import { printTable, writeResult, type Row } from './report.ts';
 
 const SECONDS = Number(process.env['DUET_BENCH_SECONDS'] ?? 60);
