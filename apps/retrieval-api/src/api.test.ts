@@ -144,6 +144,8 @@ describe('validation: every bad input is a 4xx JSON error', () => {
     ['too many labels', () => call('POST', '/v1/classify', { json: { image: b64(small), labels: ['a', 'b', 'c', 'd'] } }), 413, 'limit_exceeded'],
     ['blank label', () => call('POST', '/v1/classify', { json: { image: b64(small), labels: [' '] } }), 400, 'invalid_request'],
     ['classify without image', () => call('POST', '/v1/classify', { json: { labels: ['a'] } }), 400, 'invalid_request'],
+    ['malformed multipart', () => call('POST', '/v1/embed/image', { raw: '--zzz\r\nbroken', headers: { 'content-type': 'multipart/form-data; boundary=zzz' } }), 400, 'invalid_multipart'],
+    ['text/plain body', () => call('POST', '/v1/embed/text', { raw: 'hi', headers: { 'content-type': 'text/plain' } }), 415, 'unsupported_media_type'],
     ['unknown endpoint', () => call('GET', '/v1/nope'), 404, 'not_found'],
   ];
   it.each(cases)('%s', async (_name, run, status, code) => {
@@ -213,6 +215,8 @@ describe('collections', () => {
     expect((await add({ items: [{ id: 'n2', text: 'x', embedding: [1] }] })).status).toBe(400);
     expect((await add({ items: [{ id: 'n3', embedding: [1, 2, 3] }] })).body.error.code).toBe('dimension_mismatch');
     expect((await add({ items: [{ id: 'n4' }] })).status).toBe(400);
+    expect((await add({ items: [{ id: 'n5', embedding: new Array(32).fill(0) }] })).body.error.code).toBe('invalid_embedding');
+    expect((await add({ items: [{ id: 'n6', embedding: [1, ...new Array(31).fill(0)], metadata: [1] }] })).status).toBe(400);
     expect((await search({ text: 'cat', k: 0 })).status).toBe(400);
     expect((await search({ text: 'cat', k: 6 })).body.error.code).toBe('limit_exceeded');
     expect((await search({ text: 'cat', k: 1.5 })).status).toBe(400);

@@ -3,7 +3,7 @@ import { timingSafeEqual } from 'node:crypto';
 import cors from 'cors';
 import express, { type Express, type Request, type RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import multer from 'multer';
+import multer, { MulterError } from 'multer';
 import { InferenceError, ZeroShotClassifier, type ZeroShotEmbedder } from '@duet/inference/node';
 import { z } from 'zod';
 import { ensureBuiltinIndex } from './builtin.js';
@@ -113,10 +113,29 @@ export function createApp(opts: AppOptions): DuetApi {
     };
   };
 
+  // Class embeddings per (labels, templates), most recently used kept: repeated label sets skip the text tower.
+  const classifiers = new Map<string, Promise<ZeroShotClassifier>>();
+  const classifier = (labels: string[], templates?: string[]): Promise<ZeroShotClassifier> => {
+    const key = JSON.stringify([labels, templates ?? null]);
+    let p = classifiers.get(key);
+    if (p) classifiers.delete(key);
+    else p = zeroShotEmbedder().then((e) => ZeroShotClassifier.create(e, labels, templates ? { templates } : {}));
+    classifiers.set(key, p);
+    p.catch(() => classifiers.delete(key));
+    if (classifiers.size > 64) classifiers.delete(classifiers.keys().next().value!);
+    return p;
+  };
   const upload = multer({
     storage: multer.memoryStorage(),
     limits: { fileSize: limits.maxImageBytes, files: limits.maxImages, fields: 32, fieldSize: limits.maxBodyBytes, parts: limits.maxImages + 32 },
   });
+  // busboy's parse errors (truncated or malformed multipart) are client errors, not ours.
+  const multipart = (mw: RequestHandler): RequestHandler => (req, res, next) => {
+    mw(req, res, (err?: unknown) => {
+      if (err === undefined || err instanceof MulterError || err instanceof ApiError) return next(err);
+      next(new ApiError(400, 'invalid_multipart', `body: malformed multipart/form-data (${(err as Error)?.message ?? String(err)})`));
+    });
+  };
   const requireKey: RequestHandler = (req, res, next) => {
     if (!opts.apiKey) return next();
     const got = Buffer.from(req.get('authorization') ?? '');
@@ -165,7 +184,7 @@ export function createApp(opts: AppOptions): DuetApi {
     res.json({ model: model.info!.name, dim: model.info!.dim, embeddings: emb.map((v) => Array.from(v)) });
   });
 
-  v1.post('/embed/image', upload.array('images', limits.maxImages), async (req, res) => {
+  v1.post('/embed/image', multipart(upload.array('images', limits.maxImages)), async (req, res) => {
     const files = req.files as Express.Multer.File[] | undefined;
     let images;
     if (isMultipart(req)) {
@@ -178,7 +197,7 @@ export function createApp(opts: AppOptions): DuetApi {
     res.json({ model: model.info!.name, dim: model.info!.dim, embeddings: emb.map((v) => Array.from(v)) });
   });
 
-  v1.post('/classify', upload.single('image'), async (req, res) => {
+  v1.post('/classify', multipart(upload.single('image')), async (req, res) => {
     const multi = isMultipart(req);
     const raw = multi ? { labels: formList(req.body?.labels, 'labels'), templates: formList(req.body?.templates, 'templates') } : req.body;
     const body = parse(S.classify, raw);
@@ -191,7 +210,7 @@ export function createApp(opts: AppOptions): DuetApi {
       bytes = base64Bytes(body.image, 'image', limits);
     }
     const image = await decodeChecked(bytes, 'image', limits);
-    const clf = await ZeroShotClassifier.create(await zeroShotEmbedder(), body.labels, body.templates ? { templates: body.templates } : {});
+    const clf = await classifier(body.labels, body.templates);
     const [imageEmbeds] = await model.embedImages([image]);
     const [r] = clf.classifyEmbeds(imageEmbeds!);
     res.json({
@@ -218,7 +237,7 @@ export function createApp(opts: AppOptions): DuetApi {
     res.status(204).end();
   });
 
-  v1.post('/collections/:name/items', requireKey, upload.array('images', limits.maxImages), async (req, res) => {
+  v1.post('/collections/:name/items', requireKey, multipart(upload.array('images', limits.maxImages)), async (req, res) => {
     const s = await stores();
     const name = req.params.name as string;
     const c = s.get(name);
@@ -239,7 +258,7 @@ export function createApp(opts: AppOptions): DuetApi {
       items.forEach((it, i) => {
         const n = Number(it.image !== undefined) + Number(it.text !== undefined) + Number(it.embedding !== undefined);
         if (n !== 1) throw new ApiError(400, 'invalid_request', `items.${i}: expected exactly one of image, text or embedding, got ${n}`);
-        if (it.embedding && it.embedding.length !== dim) throw new ApiError(400, 'dimension_mismatch', `items.${i}.embedding: expected ${dim} values (the model dim), got ${it.embedding.length}`);
+        if (it.embedding) checkEmbedding(it.embedding, dim, `items.${i}.embedding`);
       });
       ids = items.map((i) => i.id);
       meta = items.map((i) => i.metadata);
@@ -276,7 +295,7 @@ export function createApp(opts: AppOptions): DuetApi {
     res.json(out);
   });
 
-  v1.post('/collections/:name/search', upload.single('image'), async (req, res) => {
+  v1.post('/collections/:name/search', multipart(upload.single('image')), async (req, res) => {
     const s = await stores();
     const name = req.params.name as string;
     const c = s.get(name);
@@ -294,7 +313,7 @@ export function createApp(opts: AppOptions): DuetApi {
       if (body.text !== undefined) query = (await model.embedTexts([body.text]))[0]!;
       else if (body.image !== undefined) query = (await model.embedImages([await decodeChecked(base64Bytes(body.image, 'image', limits), 'image', limits)]))[0]!;
       else {
-        if (body.embedding!.length !== c.dim) throw new ApiError(400, 'dimension_mismatch', `embedding: expected ${c.dim} values (the model dim), got ${body.embedding!.length}`);
+        checkEmbedding(body.embedding!, c.dim, 'embedding');
         query = Float32Array.from(body.embedding!);
       }
     }
@@ -317,6 +336,11 @@ export function createApp(opts: AppOptions): DuetApi {
       await model.dispose();
     },
   };
+}
+
+function checkEmbedding(v: number[], dim: number, what: string): void {
+  if (v.length !== dim) throw new ApiError(400, 'dimension_mismatch', `${what}: expected ${dim} values (the model dim), got ${v.length}`);
+  if (!v.some((x) => x !== 0)) throw new ApiError(400, 'invalid_embedding', `${what}: the zero vector has no direction (cosine similarity is undefined)`);
 }
 
 function checkIds(ids: string[], exists: (id: string) => boolean): void {
