@@ -90,7 +90,7 @@ async function run(modelDir: string, batching: boolean): Promise<Row[]> {
       batching, kind, concurrency: CONCURRENCY, seconds: +secs.toFixed(1), requests: s.length, 'req/s': +(s.length / secs).toFixed(1),
       'p50 ms': +pct(s, 0.5).toFixed(2), 'p99 ms': +pct(s, 0.99).toFixed(2), errors: errors[kind]!,
       'rows/onnx call': avgRows(kind === 'text-search' ? 'text' : 'vision'),
-      'rss start MiB': mb(mem0.rss), 'rss end MiB': mb(mem1.rss), 'heap start MiB': mb(mem0.heapUsed), 'heap 1/4 MiB': mb(memQ.heapUsed), 'heap end MiB': mb(mem1.heapUsed),
+      'rss start MiB': mb(mem0.rss), 'rss 1/4 MiB': mb(memQ.rss), 'rss end MiB': mb(mem1.rss), 'heap start MiB': mb(mem0.heapUsed), 'heap 1/4 MiB': mb(memQ.heapUsed), 'heap end MiB': mb(mem1.heapUsed),
     };
   });
 }

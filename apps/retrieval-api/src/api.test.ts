@@ -10,7 +10,7 @@ import { makeTestModelFolder, TEST_IMAGES } from './test-util/model-folder.js';
 import { greyPng } from './test-util/png.js';
 
 const KEY = 'sekret';
-const LIMITS = { maxTexts: 4, maxImageBytes: 300_000, maxImagePixels: 200_000, maxK: 5, maxLabels: 3, maxBodyBytes: 1_000_000 };
+const LIMITS = { maxTexts: 4, maxImageBytes: 300_000, maxImagePixels: 200_000, maxK: 5, maxLabels: 6, maxBodyBytes: 1_000_000 };
 const [astronaut, chelsea] = TEST_IMAGES.map((f) => readFileSync(f));
 const small = greyPng(40, 30, 200);
 const b64 = (b: Uint8Array): string => Buffer.from(b).toString('base64');
@@ -141,7 +141,13 @@ describe('validation: every bad input is a 4xx JSON error', () => {
       f.append('x', 'y');
       return call('POST', '/v1/embed/image', { form: f });
     }, 400, 'invalid_request'],
-    ['too many labels', () => call('POST', '/v1/classify', { json: { image: b64(small), labels: ['a', 'b', 'c', 'd'] } }), 413, 'limit_exceeded'],
+    ['too many labels', () => call('POST', '/v1/classify', { json: { image: b64(small), labels: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] } }), 413, 'limit_exceeded'],
+    ['too many prompts (labels x templates)', () => call('POST', '/v1/classify', { json: { image: b64(small), labels: ['a', 'b', 'c', 'd'], templates: ['{}', 'a {}'] } }), 413, 'limit_exceeded'],
+    ['multipart body over the limit', () => {
+      const f = new FormData();
+      f.append('images', new Blob([new Uint8Array(1_100_000)]), 'big.png');
+      return call('POST', '/v1/embed/image', { form: f });
+    }, 413, 'payload_too_large'],
     ['blank label', () => call('POST', '/v1/classify', { json: { image: b64(small), labels: [' '] } }), 400, 'invalid_request'],
     ['classify without image', () => call('POST', '/v1/classify', { json: { labels: ['a'] } }), 400, 'invalid_request'],
     ['malformed multipart', () => call('POST', '/v1/embed/image', { raw: '--zzz\r\nbroken', headers: { 'content-type': 'multipart/form-data; boundary=zzz' } }), 400, 'invalid_multipart'],

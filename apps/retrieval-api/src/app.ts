@@ -130,7 +130,10 @@ export function createApp(opts: AppOptions): DuetApi {
     limits: { fileSize: limits.maxImageBytes, files: limits.maxImages, fields: 32, fieldSize: limits.maxBodyBytes, parts: limits.maxImages + 32 },
   });
   // busboy's parse errors (truncated or malformed multipart) are client errors, not ours.
+  // The body limit applies to multipart too (multer only bounds each part).
   const multipart = (mw: RequestHandler): RequestHandler => (req, res, next) => {
+    const length = Number(req.get('content-length') ?? 0);
+    if (length > limits.maxBodyBytes) return next(new ApiError(413, 'payload_too_large', `request body: ${length} bytes exceeds the limit of ${limits.maxBodyBytes}`));
     mw(req, res, (err?: unknown) => {
       if (err === undefined || err instanceof MulterError || err instanceof ApiError) return next(err);
       next(new ApiError(400, 'invalid_multipart', `body: malformed multipart/form-data (${(err as Error)?.message ?? String(err)})`));
@@ -209,6 +212,8 @@ export function createApp(opts: AppOptions): DuetApi {
       if (!body.image) throw new ApiError(400, 'invalid_request', 'image: required (base64 string)');
       bytes = base64Bytes(body.image, 'image', limits);
     }
+    const prompts = body.labels.length * (body.templates?.length ?? 1);
+    if (prompts > limits.maxLabels) throw new ApiError(413, 'limit_exceeded', `labels x templates: ${prompts} prompts exceeds the limit of ${limits.maxLabels}`);
     const image = await decodeChecked(bytes, 'image', limits);
     const clf = await classifier(body.labels, body.templates);
     const [imageEmbeds] = await model.embedImages([image]);

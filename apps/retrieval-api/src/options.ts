@@ -18,7 +18,7 @@ export interface Limits {
   maxItems: number;
   /** Upper bound of k in searches. */
   maxK: number;
-  /** Labels per zero-shot request. */
+  /** Labels per zero-shot request, and labels x templates (prompts embedded). */
   maxLabels: number;
   /** Templates per zero-shot request. */
   maxTemplates: number;
