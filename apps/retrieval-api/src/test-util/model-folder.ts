@@ -1,6 +1,6 @@
-// A tiny servable model folder for tests: the HF tiny-clip fixture (vocab 512, eos 511) + a tokenizer cut
-// down from the HF clip-bpe fixture to that vocabulary (specials moved to the config's ids) + an image processor,
-// exported to ONNX with @duet/inference.
+// Tiny servable model folders for tests: the HF tiny-clip / tiny-siglip fixtures (vocab 512) + a tokenizer cut
+// down from the HF clip-bpe / siglip-unigram fixtures to that vocabulary (CLIP: specials moved to the config's
+// ids) + the family's image processor, exported to ONNX with @duet/inference.
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,17 +35,26 @@ function trimmedClipTokenizer(vocabSize: number): { tokenizerJson: Record<string
   return { tokenizerJson: tok, tokenizerConfig: cfg };
 }
 
+/** siglip-unigram restricted to its first vocabSize pieces (Unigram ids are positions; specials are 0-2). */
+function trimmedSiglipTokenizer(vocabSize: number): { tokenizerJson: Record<string, unknown>; tokenizerConfig: Record<string, unknown> } {
+  const tok = JSON.parse(readFileSync(join(HF_REF, 'tokenizers/siglip-unigram.tokenizer.json'), 'utf8'));
+  tok.model.vocab = (tok.model.vocab as unknown[]).slice(0, vocabSize);
+  return { tokenizerJson: tok, tokenizerConfig: presetTokenizer('siglip').tokenizerConfig as Record<string, unknown> };
+}
+
 /** Builds the folder (config, weights, tokenizer, preprocessor, ONNX + golden record) in a fresh temp dir. */
-export async function makeTestModelFolder(): Promise<string> {
-  const dir = join(mkdtempSync(join(tmpdir(), 'duet-api-')), 'tiny-clip');
-  const src = join(HF_REF, 'tiny-clip');
+export async function makeTestModelFolder(fixture: 'tiny-clip' | 'tiny-siglip' = 'tiny-clip'): Promise<string> {
+  const dir = join(mkdtempSync(join(tmpdir(), 'duet-api-')), fixture);
+  const src = join(HF_REF, fixture);
+  const family = fixture === 'tiny-clip' ? 'clip' : 'siglip';
   cpSync(join(src, 'config.json'), join(dir, 'config.json'));
   cpSync(join(src, 'model.safetensors'), join(dir, 'model.safetensors'));
   const config = JSON.parse(readFileSync(join(src, 'config.json'), 'utf8'));
-  const { tokenizerJson, tokenizerConfig } = trimmedClipTokenizer(config.text_config.vocab_size);
+  const vocab = config.text_config.vocab_size;
+  const { tokenizerJson, tokenizerConfig } = family === 'clip' ? trimmedClipTokenizer(vocab) : trimmedSiglipTokenizer(vocab);
   writeFileSync(join(dir, 'tokenizer.json'), JSON.stringify(tokenizerJson));
   writeFileSync(join(dir, 'tokenizer_config.json'), JSON.stringify(tokenizerConfig));
-  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(defaultPreprocessorConfig('clip', config.vision_config.image_size)));
+  writeFileSync(join(dir, 'preprocessor_config.json'), JSON.stringify(defaultPreprocessorConfig(family, config.vision_config.image_size)));
   await exportOnnx(dir);
   return dir;
 }
