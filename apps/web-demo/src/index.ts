@@ -1,2 +1,0 @@
-// Public surface of @duet/web-demo: everything other packages may import.
-export {};

@@ -1,2 +1,0 @@
-// Public surface of @duet/fusion: everything other packages may import.
-export {};
