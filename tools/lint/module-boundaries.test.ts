@@ -35,9 +35,9 @@ describe('module boundaries (nx tags)', () => {
     expect(errors.join('\n')).toMatch(/role:training-only|platform:isomorphic/);
   });
 
-  it('rejects losses importing distributed', async () => {
-    const errors = await lint('packages/losses/src/planted.ts', '@duet/distributed');
-    expect(errors.length).toBeGreaterThan(0);
+  it('rejects inference importing training (engine→engine, training-only role)', async () => {
+    const errors = await lint('packages/inference/src/planted.ts', '@duet/training');
+    expect(errors.join('\n')).toMatch(/type:engine|role:training-only|platform:isomorphic/);
   });
 
   it('accepts downward imports', async () => {

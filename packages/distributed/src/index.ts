@@ -1,2 +1,0 @@
-// Public surface of @duet/distributed: everything other packages may import.
-export {};

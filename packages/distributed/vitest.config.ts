@@ -1,3 +1,0 @@
-import { projectConfig } from '../../vitest.shared.ts';
-
-export default projectConfig(new URL('.', import.meta.url), 'distributed');
