@@ -2,6 +2,7 @@
 // Weight storage is a per-build choice (fp32, fp16 stored + Cast, int8 per-channel + DequantizeLinear) so the same
 // model-building code produces every export variant.
 import onnxProto from 'onnx-proto';
+import { f32ToF16 } from '@duet/model-format';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -19,34 +20,10 @@ export type WeightFormat = 'fp32' | 'fp16' | 'int8';
 
 export type AttrValue = number | number[] | string | { float: number } | { floats: number[] };
 
-function f32ToF16Bits(v: number): number {
-  const f = new Float32Array([v]);
-  const x = new Uint32Array(f.buffer)[0]!;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let h = mant >> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const half = 1 << (shift - 1);
-    if (rem > half || (rem === half && (h & 1))) h++;
-    return sign | h;
-  }
-  let h = (e << 10) | (mant >> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && (h & 1))) h++;
-  return sign | h;
-}
 
 export function toFloat16Bits(a: Float32Array): Uint16Array {
   const out = new Uint16Array(a.length);
-  for (let i = 0; i < a.length; i++) out[i] = f32ToF16Bits(a[i]!);
+  for (let i = 0; i < a.length; i++) out[i] = f32ToF16(a[i]!);
   return out;
 }
 
