@@ -40,9 +40,10 @@ describe('faults in a threads world', () => {
   });
 
   it('a rank that hangs: its peer times out naming it, and the hung rank is terminated', async () => {
-    const err = await failure(2, { badRank: 1, mode: 'hang' }, 300);
+    // (On a loaded machine rank 1 may start late enough for rank 0 to time out already in the first barrier.)
+    const err = await failure(2, { badRank: 1, mode: 'hang' }, 1500);
     expect(err.firstRank).toBe(0);
-    expect(err.failures[0]!.message).toMatch(/timed out after 300 ms: rank 0 in allGather waiting to receive from rank 1/);
+    expect(err.failures[0]!.message).toMatch(/timed out after 1500 ms: rank 0 in (allGather|barrier) waiting to receive from rank 1/);
     expect(err.failures[1]!).toMatchObject({ rank: 1 });
     expect(err.failures[1]!.message).toMatch(/terminated 2000 ms after rank 0 failed/);
   });
