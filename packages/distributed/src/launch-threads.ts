@@ -43,7 +43,7 @@ function spawn(world: ThreadWorld, rank: number, moduleUrl: string, args: unknow
   const tsxApi = pathToFileURL(req.resolve('tsx/package.json').replace(/package\.json$/, 'dist/esm/api/index.mjs')).href;
   const entry = new URL('./thread-entry.ts', import.meta.url).href;
   const code = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { ...common, eval: true, execArgv: [...process.execArgv.filter((a) => !a.startsWith('--conditions')), '--conditions=@duet/source'] });
+  return new Worker(code, { ...common, eval: true, execArgv: ['--conditions=@duet/source'] });
 }
 
 /**
