@@ -191,16 +191,19 @@ function normalizeLegacy(obj: Record<string, unknown>): Record<string, unknown> 
   return out;
 }
 
+/** Accepts an already-parsed object or JSON text; bad text is a ConfigError naming the source file. */
+export function parseJsonInput(json: unknown, source: string): unknown {
+  if (typeof json !== 'string') return json;
+  try {
+    return JSON.parse(json);
+  } catch (e) {
+    throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
 /** Parses an HF CLIP/SigLIP config.json (object or JSON text), filling HF defaults and keeping unknown keys. */
 export function parseModelConfig(json: unknown, source = 'config.json'): ModelConfig {
-  let obj = json;
-  if (typeof json === 'string') {
-    try {
-      obj = JSON.parse(json);
-    } catch (e) {
-      throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
-    }
-  }
+  const obj = parseJsonInput(json, source);
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) throw new ConfigError(`${source}: expected a JSON object, got ${Array.isArray(obj) ? 'an array' : String(obj)}`);
   const mt = (obj as Record<string, unknown>).model_type;
   const schema = mt === 'clip' ? CLIPConfig : mt === 'siglip' ? SiglipConfig : null;

@@ -1,7 +1,7 @@
 // duet.json: the folder's own manifest. HF ignores it; Duet uses it to verify artifacts (sha256 per file),
 // to record which objective trained the model, the golden self-check run before serving, and provenance.
 import { z } from 'zod';
-import { ConfigError, LossFamily } from './config.js';
+import { ConfigError, LossFamily, parseJsonInput } from './config.js';
 
 export const DUET_FORMAT_VERSION = 1;
 export const MANIFEST_FILE = 'duet.json';
@@ -45,14 +45,7 @@ export type DuetManifest = z.output<typeof DuetManifest>;
 export type DuetManifestPatch = Partial<Omit<DuetManifest, 'files'>> & { files?: Record<string, string | null> };
 
 export function parseDuetManifest(json: unknown, source = MANIFEST_FILE): DuetManifest {
-  let obj = json;
-  if (typeof json === 'string') {
-    try {
-      obj = JSON.parse(json);
-    } catch (e) {
-      throw new ConfigError(`${source}: not valid JSON (${(e as Error).message})`);
-    }
-  }
+  const obj = parseJsonInput(json, source);
   const r = DuetManifest.safeParse(obj);
   if (!r.success) {
     const issues = r.error.issues.map((i) => `${i.path.length ? i.path.map(String).join('.') : '(root)'}: ${i.message}`);

@@ -3,7 +3,7 @@
 import usearch from 'usearch';
 
 type UsearchIndex = InstanceType<typeof usearch.Index>;
-import { checkK, checkVectors, type SearchHit } from '../retrieval/exact-index.js';
+import { checkK, checkNewItems, type SearchHit } from '../retrieval/exact-index.js';
 import { InferenceError } from '../runtime/errors.js';
 import { l2NormalizeRows } from '../runtime/normalize.js';
 
@@ -59,14 +59,7 @@ export class HnswIndex<M = unknown> {
 
   add(ids: string[], vectors: Float32Array, metadata?: (M | undefined)[]): void {
     const n = ids.length;
-    checkVectors(vectors, n, this.dim, 'vectors');
-    if (metadata && metadata.length !== n) throw new InferenceError(`metadata: expected ${n} entries (one per id), got ${metadata.length}`);
-    const seen = new Set<string>();
-    for (const id of ids) {
-      if (typeof id !== 'string' || id === '') throw new InferenceError(`ids: expected non-empty strings, got ${JSON.stringify(id)}`);
-      if (this.keyOf.has(id) || seen.has(id)) throw new InferenceError(`ids: "${id}" is already in the index`);
-      seen.add(id);
-    }
+    checkNewItems(ids, vectors, this.dim, metadata, (id) => this.keyOf.has(id));
     if (n === 0) return;
     const v = this.normalize ? l2NormalizeRows(Float32Array.from(vectors), this.dim) : vectors;
     const keys = new BigUint64Array(n);

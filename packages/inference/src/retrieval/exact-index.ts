@@ -30,6 +30,19 @@ export function checkVectors(vectors: Float32Array, count: number, dim: number, 
   if (vectors.length !== count * dim) throw new InferenceError(`${what}: expected ${count} x ${dim} = ${count * dim} values, got ${vectors.length}`);
 }
 
+/** Validates an add() call: vectors [n, dim], one metadata entry per id, ids non-empty, new and distinct. */
+export function checkNewItems(ids: string[], vectors: Float32Array, dim: number, metadata: unknown[] | undefined, exists: (id: string) => boolean): void {
+  const n = ids.length;
+  checkVectors(vectors, n, dim, 'vectors');
+  if (metadata && metadata.length !== n) throw new InferenceError(`metadata: expected ${n} entries (one per id), got ${metadata.length}`);
+  const seen = new Set<string>();
+  for (const id of ids) {
+    if (typeof id !== 'string' || id === '') throw new InferenceError(`ids: expected non-empty strings, got ${JSON.stringify(id)}`);
+    if (exists(id) || seen.has(id)) throw new InferenceError(`ids: "${id}" is already in the index`);
+    seen.add(id);
+  }
+}
+
 export class ExactIndex<M = unknown> {
   readonly dim: number;
   readonly normalize: boolean;
@@ -79,14 +92,7 @@ export class ExactIndex<M = unknown> {
   /** Adds vectors [n, dim] under new ids (an existing id is an error: remove it first). */
   add(ids: string[], vectors: Float32Array, metadata?: (M | undefined)[]): void {
     const n = ids.length;
-    checkVectors(vectors, n, this.dim, 'vectors');
-    if (metadata && metadata.length !== n) throw new InferenceError(`metadata: expected ${n} entries (one per id), got ${metadata.length}`);
-    const seen = new Set<string>();
-    for (const id of ids) {
-      if (typeof id !== 'string' || id === '') throw new InferenceError(`ids: expected non-empty strings, got ${JSON.stringify(id)}`);
-      if (this.rowOf.has(id) || seen.has(id)) throw new InferenceError(`ids: "${id}" is already in the index`);
-      seen.add(id);
-    }
+    checkNewItems(ids, vectors, this.dim, metadata, (id) => this.rowOf.has(id));
     const need = (this.size + n) * this.dim;
     if (need > this.data.length) {
       const grown = new Float32Array(Math.max(need, this.data.length * 2));
