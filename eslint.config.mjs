@@ -2,7 +2,10 @@ import nx from '@nx/eslint-plugin';
 
 // Layers (see ../shared/design/ARCHITECTURE.md): app -> engine -> feature -> core, never upward.
 export const depConstraints = [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:engine', 'type:feature', 'type:core'] },
+  // Apps tagged role:servable (retrieval API, web demo) export their server so the umbrella `duet` CLI can start them
+  // in-process (`duet serve`, `duet demo`); no app imports the CLI.
+  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:engine', 'type:feature', 'type:core', 'role:servable'] },
+  { sourceTag: 'role:servable', notDependOnLibsWithTags: ['type:app'] },
   { sourceTag: 'type:engine', onlyDependOnLibsWithTags: ['type:feature', 'type:core'] },
   { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:feature', 'type:core'] },
   { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'] },
