@@ -106,7 +106,10 @@ export class DualEncoder {
       else if (!sameShape(spec, t.shape)) problems.push(`tensor "${spec.name}": expected shape ${shapeStr(spec.shape)}, got ${shapeStr(t.shape)}`);
       else if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) problems.push(`tensor "${spec.name}": expected a float dtype, got ${t.dtype}`);
     }
+    // A fusion head (config duet_fusion) keeps its own tensors under `fusion.` in the same file; @duet/fusion loads them.
+    const fusion = (cfg as { duet_fusion?: unknown }).duet_fusion !== undefined;
     for (const name of tensors.keys()) {
+      if (fusion && name.startsWith('fusion.')) continue;
       if (!known.has(name) && !IGNORED.some((r) => r.test(name))) problems.push(`unexpected tensor "${name}" (not implied by the config)`);
     }
     if (problems.length) throw new WeightsMismatchError(problems);

@@ -12,4 +12,4 @@ export { EncoderInputError } from './validate.js';
 export { getPreset, listPresets } from './presets.js';
 export { parameterCount, parameterSpecs, modelSettings, resolveConfig, type ParameterCount, type ModelSettings } from './settings.js';
 export type { ParamSpec } from './params.js';
-export { ACTIVATIONS, MASK_MIN, activation, l2Normalize } from './ops.js';
+export { ACTIVATIONS, MASK_MIN, activation, l2Normalize, layerNorm, linear, matMul } from './ops.js';
