@@ -40,7 +40,7 @@ w('tsconfig.spec.json', JSON.stringify({
   include: ['vitest.config.ts', 'src/**/*.test.ts', 'src/**/*.ts'],
   references: [{ path: './tsconfig.lib.json' }],
 }, null, 2) + '\n');
-w('vitest.config.ts', `import { projectConfig } from '${root}/vitest.shared';\n\nexport default projectConfig(new URL('.', import.meta.url), '${name}');\n`);
+w('vitest.config.ts', `import { projectConfig } from '${root}/vitest.shared.ts';\n\nexport default projectConfig(new URL('.', import.meta.url), '${name}');\n`);
 w('eslint.config.mjs', `import baseConfig from '${root}/eslint.config.mjs';\n\nexport default [...baseConfig];\n`);
 w('src/index.ts', `// Public surface of @duet/${name}: everything other packages may import.\nexport {};\n`);
 if (flag('--node')) w('src/node.ts', `// Node-only surface of @duet/${name} (uses node:* / native modules).\nexport * from './index.js';\n`);

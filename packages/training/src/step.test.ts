@@ -20,7 +20,7 @@ function slice(x: TensorBatch, start: number, n: number): TensorBatch {
   return {
     pixelValues: tf.slice(x.pixelValues, [start, 0, 0, 0], [n, -1, -1, -1]),
     inputIds: tf.slice(x.inputIds, [start, 0], [n, -1]),
-    attentionMask: tf.slice(x.attentionMask, [start, 0], [n, -1]),
+    attentionMask: tf.slice(x.attentionMask!, [start, 0], [n, -1]),
   };
 }
 

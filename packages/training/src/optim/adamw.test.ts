@@ -25,12 +25,12 @@ describe('AdamW', () => {
     const w = tf.variable(tf.tensor2d([[1, -2], [0.5, 3]]));
     const b = tf.variable(tf.tensor1d([0.25, -1]));
     const lr = 0.1, wd = 0.5, eps = 1e-6, b1 = 0.9, b2 = 0.98;
-    const opt = new AdamW(new Map([['fc.weight', w], ['fc.bias', b]]), { lr, weightDecay: wd, eps, beta1: b1, beta2: b2 });
+    const opt = new AdamW(new Map<string, tf.Variable>([['fc.weight', w], ['fc.bias', b]]), { lr, weightDecay: wd, eps, beta1: b1, beta2: b2 });
     expect(opt.decayedNames()).toEqual(['fc.weight']);
     const g1 = [2, -1, 0.5, 4];
     const g2 = [1, 1, -3, 0];
-    opt.applyGradients(new Map([['fc.weight', tf.tensor2d(g1, [2, 2])], ['fc.bias', tf.tensor1d([1, -2])]]));
-    opt.applyGradients(new Map([['fc.weight', tf.tensor2d(g2, [2, 2])], ['fc.bias', tf.tensor1d([0.5, 0.5])]]));
+    opt.applyGradients(new Map<string, tf.Tensor>([['fc.weight', tf.tensor2d(g1, [2, 2])], ['fc.bias', tf.tensor1d([1, -2])]]));
+    opt.applyGradients(new Map<string, tf.Tensor>([['fc.weight', tf.tensor2d(g2, [2, 2])], ['fc.bias', tf.tensor1d([0.5, 0.5])]]));
     const expectParam = (p0: number, ga: number, gb: number, decay: boolean) => {
       let p = p0;
       let m = 0, v = 0;
@@ -53,7 +53,7 @@ describe('AdamW', () => {
   it('first step moves each coordinate by lr·sign(g) (bias-corrected), independent of gradient scale', () => {
     const p = tf.variable(tf.tensor1d([0, 0, 0]));
     const opt = new AdamW(new Map([['x.bias', p]]), { lr: 0.01, eps: 0 });
-    opt.applyGradients(new Map([['x.bias', tf.tensor1d([1e-3, -5, 100])]]));
+    opt.applyGradients(new Map<string, tf.Tensor>([['x.bias', tf.tensor1d([1e-3, -5, 100])]]));
     expect(Array.from(p.dataSync()).map((x) => +x.toFixed(6))).toEqual([-0.01, 0.01, -0.01]);
   });
 
