@@ -7,4 +7,4 @@ export { HnswIndex, type HnswOptions } from './node/hnsw-index.js';
 export { Collection, type CollectionOptions } from './node/collection.js';
 export { createOrtScoreKernel } from './node/ort-score-kernel.js';
 export { decodeImages } from './node/images.js';
-export { Int8ExactSearch } from './node/int8-exact-search.js';
+export { Int8ExactSearch, safeQueryMax, type Int8ExactOptions } from './node/int8-exact-search.js';

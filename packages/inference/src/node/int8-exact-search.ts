@@ -1,9 +1,12 @@
 // Exact top-k over an ExactIndex with an int8 pre-pass: rows are kept as per-row-scaled int8 (1/4 of the bytes),
-// scored by onnxruntime's u8s8 MatMulInteger, and every row whose score *upper bound* reaches the k-th best *lower
-// bound* is rescored in float32 from the original vectors. The quantisation error bound
+// scored by onnxruntime's u8s8 MatMulInteger (MLAS; VNNI where the CPU has it), and every row whose score *upper
+// bound* reaches the k-th best *lower bound* is rescored in float32 from the original vectors. The quantisation
+// error bound
 //   |x.y - x~.y~| <= ||x - x~|| ||y|| + ||x~|| ||y - y~||
 // makes the candidate set provably contain the true top-k, so results equal the float32 reference (same scores,
-// ties by lower index); only the bytes scanned shrink.
+// ties by lower index); only the bytes scanned (and the multiply-adds' width) shrink.
+// The scan is pipelined: onnxruntime scores block b+1 on its threads while JS filters block b.
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import type { ExactIndex, SearchHit } from '../retrieval/exact-index.js';
@@ -33,37 +36,97 @@ function matMulIntegerModel(dim: number): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** Symmetric per-row int8: codes (stored +128 as u8 for rows), scale, ||x - x~||, ||x~||. */
-function quantizeRow(x: Float32Array, off: number, dim: number, codes: Uint8Array | Int8Array, codeOff: number, shift: number): { scale: number; err: number; norm: number } {
+/**
+ * Query code range. x86 u8s8 kernels without VNNI (AVX2 vpmaddubsw) add pairs of u8*s8 products in saturating
+ * int16: with |s8| <= 63, 2 * 255 * 63 < 32767 so no pair can saturate. VNNI (and ARM dot products) accumulate in
+ * int32 directly, so queries use the full [-127, 127].
+ */
+export function safeQueryMax(): 63 | 127 {
+  if (process.arch !== 'x64' && process.arch !== 'ia32') return 127;
+  try {
+    return /\b(avx512_vnni|avx_vnni|amx_int8)\b/.test(readFileSync('/proc/cpuinfo', 'utf8')) ? 127 : 63;
+  } catch {
+    return 63;
+  }
+}
+
+/**
+ * Symmetric int8 quantisation of one row: codes (+shift) in [-qmax, qmax], returns the scale and writes
+ * ||x - x~|| and ||x~|| (computed with the scale actually used) into stats[0..1].
+ */
+function quantizeRow(x: Float32Array, off: number, dim: number, codes: Uint8Array | Int8Array, codeOff: number, shift: number, qmax: number, stats: Float64Array): number {
   let max = 0;
-  for (let j = 0; j < dim; j++) max = Math.max(max, Math.abs(x[off + j]!));
-  const scale = max > 0 ? max / 127 : 1;
+  for (let j = 0; j < dim; j++) {
+    const a = Math.abs(x[off + j]!);
+    if (a > max) max = a;
+  }
+  const scale = max > 0 ? max / qmax : 1;
+  const inv = 1 / scale;
   let err = 0;
   let norm = 0;
   for (let j = 0; j < dim; j++) {
-    const c = Math.max(-127, Math.min(127, Math.round(x[off + j]! / scale)));
+    const v = x[off + j]!;
+    let c = Math.round(v * inv);
+    if (c > qmax) c = qmax;
+    else if (c < -qmax) c = -qmax;
     codes[codeOff + j] = c + shift;
-    const d = x[off + j]! - c * scale;
-    err += d * d;
-    norm += c * scale * c * scale;
+    const dq = c * scale;
+    err += (v - dq) * (v - dq);
+    norm += dq * dq;
   }
-  return { scale, err: Math.sqrt(err), norm: Math.sqrt(norm) };
+  stats[0] = Math.sqrt(err);
+  stats[1] = Math.sqrt(norm);
+  return scale;
+}
+
+export interface Int8ExactOptions {
+  /** Rows per onnxruntime call (default 16384: an 8 MiB int8 block stays in the last-level cache). */
+  blockRows?: number;
+  /** onnxruntime intra-op threads (default 0 = one per physical core). */
+  threads?: number;
+  /** Query code range (default: safeQueryMax() for this CPU). */
+  queryMax?: number;
+}
+
+/** Growable per-query candidate list (row, upper bound). */
+class Candidates {
+  rows = new Int32Array(64);
+  upper = new Float64Array(64);
+  n = 0;
+  push(row: number, upper: number): void {
+    if (this.n === this.rows.length) {
+      const r = new Int32Array(this.n * 2);
+      r.set(this.rows);
+      const u = new Float64Array(this.n * 2);
+      u.set(this.upper);
+      this.rows = r;
+      this.upper = u;
+    }
+    this.rows[this.n] = row;
+    this.upper[this.n++] = upper;
+  }
 }
 
 export class Int8ExactSearch<M = unknown> {
   private codes = new Uint8Array(0);
   private scale = new Float64Array(0);
-  private err = new Float64Array(0);
-  private norm = new Float64Array(0);
+  /** Per block: max ||x - x~|| and max ||x~|| over its rows (the bound uses the block maxima: one test per score). */
+  private blockErr = new Float64Array(0);
+  private blockNorm = new Float64Array(0);
   private builtAt = -1;
-  /** Candidates rescored in float32 by the last search (per query, summed). */
+  private outputs: [ort.Tensor | undefined, ort.Tensor | undefined] = [undefined, undefined];
+  /** Candidates rescored in float32 by the last search (summed over queries). */
   lastCandidates = 0;
 
-  private constructor(readonly index: ExactIndex<M>, private readonly session: ort.InferenceSession, readonly blockRows: number) {}
+  private constructor(readonly index: ExactIndex<M>, private readonly session: ort.InferenceSession, readonly blockRows: number, readonly queryMax: number) {}
 
-  static async create<M>(index: ExactIndex<M>, opts: { blockRows?: number; threads?: number } = {}): Promise<Int8ExactSearch<M>> {
+  static async create<M>(index: ExactIndex<M>, opts: Int8ExactOptions = {}): Promise<Int8ExactSearch<M>> {
+    const blockRows = opts.blockRows ?? 16384;
+    if (!Number.isInteger(blockRows) || blockRows <= 0) throw new InferenceError(`blockRows: expected a positive integer, got ${blockRows}`);
+    const queryMax = opts.queryMax ?? safeQueryMax();
+    if (!Number.isInteger(queryMax) || queryMax < 1 || queryMax > 127) throw new InferenceError(`queryMax: expected an integer in [1, 127], got ${queryMax}`);
     const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? 0 });
-    return new Int8ExactSearch(index, session, opts.blockRows ?? 65536);
+    return new Int8ExactSearch(index, session, blockRows, queryMax);
   }
 
   /** (Re)builds the int8 copy when the index changed since the last build. */
@@ -71,17 +134,28 @@ export class Int8ExactSearch<M = unknown> {
     if (this.builtAt === this.index.version) return;
     const { dim, size } = this.index;
     const v = this.index.vectors;
+    const blocks = Math.ceil(size / this.blockRows);
     this.codes = new Uint8Array(size * dim);
     this.scale = new Float64Array(size);
-    this.err = new Float64Array(size);
-    this.norm = new Float64Array(size);
+    this.blockErr = new Float64Array(blocks);
+    this.blockNorm = new Float64Array(blocks);
+    const st = new Float64Array(2);
     for (let r = 0; r < size; r++) {
-      const q = quantizeRow(v, r * dim, dim, this.codes, r * dim, 128);
-      this.scale[r] = q.scale;
-      this.err[r] = q.err;
-      this.norm[r] = q.norm;
+      this.scale[r] = quantizeRow(v, r * dim, dim, this.codes, r * dim, 128, 127, st);
+      const b = Math.floor(r / this.blockRows);
+      if (st[0]! > this.blockErr[b]!) this.blockErr[b] = st[0]!;
+      if (st[1]! > this.blockNorm[b]!) this.blockNorm[b] = st[1]!;
     }
     this.builtAt = this.index.version;
+  }
+
+  private output(slot: 0 | 1, n: number, q: number): ort.Tensor {
+    let t = this.outputs[slot];
+    if (!t || t.dims[0] !== n || t.dims[1] !== q) {
+      t = new ort.Tensor('int32', new Int32Array(n * q), [n, q]);
+      this.outputs[slot] = t;
+    }
+    return t;
   }
 
   async searchRaw(queries: Float32Array, k: number): Promise<{ indices: Int32Array; scores: Float32Array; q: number }> {
@@ -91,16 +165,16 @@ export class Int8ExactSearch<M = unknown> {
     checkK(k, size);
     this.sync();
     const qs = this.index.normalize ? l2NormalizeRows(Float32Array.from(queries), dim) : queries;
-    // Queries: int8 codes transposed to [D, q], with scale, error and norm for the bound.
+    // Queries: int8 codes transposed to [D, q], with scale, ||y - y~|| and ||y|| for the bound.
     const qCodes = new Int8Array(q * dim);
     const qT = new Int8Array(dim * q);
     const qScale = new Float64Array(q);
     const qErr = new Float64Array(q);
     const qNorm = new Float64Array(q);
+    const st = new Float64Array(2);
     for (let i = 0; i < q; i++) {
-      const r = quantizeRow(qs, i * dim, dim, qCodes, i * dim, 0);
-      qScale[i] = r.scale;
-      qErr[i] = r.err;
+      qScale[i] = quantizeRow(qs, i * dim, dim, qCodes, i * dim, 0, this.queryMax, st);
+      qErr[i] = st[0]!;
       let n = 0;
       for (let j = 0; j < dim; j++) n += qs[i * dim + j]! * qs[i * dim + j]!;
       qNorm[i] = Math.sqrt(n);
@@ -109,54 +183,70 @@ export class Int8ExactSearch<M = unknown> {
     const qTensor = new ort.Tensor('int8', qT, [dim, q]);
     const lowers = Array.from({ length: q }, () => new TopK(k));
     const thr = new Float64Array(q).fill(-Infinity);
-    const cands: number[][] = Array.from({ length: q }, () => []);
-    const candUpper: number[][] = Array.from({ length: q }, () => []);
-    const slack = 1e-5 * dim; // float32 accumulation in the reference scores
-    for (let start = 0; start < size; start += this.blockRows) {
+    const bound = new Float64Array(q);
+    // A score passes when dot * rowScale >= cut[i] (<=> approx + bound >= threshold): one multiply-compare each.
+    const cut = new Float64Array(q);
+    const cands = Array.from({ length: q }, () => new Candidates());
+    const blocks = Math.ceil(size / this.blockRows);
+    const launch = (b: number) => {
+      const start = b * this.blockRows;
       const n = Math.min(this.blockRows, size - start);
-      const res = await this.session.run({ rows: new ort.Tensor('uint8', this.codes.subarray(start * dim, (start + n) * dim), [n, dim]), queries: qTensor });
+      const rows = new ort.Tensor('uint8', this.codes.subarray(start * dim, (start + n) * dim), [n, dim]);
+      return this.session.run({ rows, queries: qTensor }, { scores: this.output((b % 2) as 0 | 1, n, q) });
+    };
+    let pending = launch(0);
+    for (let b = 0; b < blocks; b++) {
+      const res = await pending;
+      if (b + 1 < blocks) pending = launch(b + 1);
+      const start = b * this.blockRows;
+      const n = Math.min(this.blockRows, size - start);
       const dots = res['scores']!.data as Int32Array;
+      // Block bound, plus float32 rounding of the reference scores (relative 2^-24, taken generously).
+      const eMax = this.blockErr[b]!;
+      const nMax = this.blockNorm[b]!;
+      for (let i = 0; i < q; i++) {
+        bound[i] = eMax * qNorm[i]! + nMax * qErr[i]! + 1e-6 * (nMax + eMax) * qNorm[i]! + 1e-30;
+        cut[i] = (thr[i]! - bound[i]!) / qScale[i]!;
+      }
       for (let r = 0; r < n; r++) {
         const row = start + r;
         const rs = this.scale[row]!;
-        const re = this.err[row]!;
-        const rn = this.norm[row]!;
         const base = r * q;
         for (let i = 0; i < q; i++) {
-          const approx = rs * qScale[i]! * dots[base + i]!;
-          const bound = re * qNorm[i]! + rn * qErr[i]! + slack;
-          const upper = approx + bound;
-          if (upper < thr[i]!) continue;
-          cands[i]!.push(row);
-          candUpper[i]!.push(upper);
-          const lower = approx - bound;
-          if (lower > thr[i]!) {
-            lowers[i]!.pushAnyOrder(lower, row);
-            thr[i] = lowers[i]!.threshold;
+          const d = dots[base + i]! * rs;
+          if (d < cut[i]!) continue;
+          const approx = d * qScale[i]!;
+          const bi = bound[i]!;
+          cands[i]!.push(row, approx + bi);
+          if (approx - bi > thr[i]!) {
+            const t = lowers[i]!;
+            t.pushAnyOrder(approx - bi, row);
+            thr[i] = t.threshold;
+            cut[i] = (thr[i]! - bi) / qScale[i]!;
           }
         }
       }
-      res['scores']!.dispose();
     }
-    // Rescore the surviving candidates exactly (float32 dot, sequential sum as the reference JS kernel), in row order.
+    // Rescore the surviving candidates exactly (float32 dot summed in float64, as the JS reference kernel), in row
+    // order so ties keep the lower index.
     const indices = new Int32Array(q * k);
     const scores = new Float32Array(q * k);
     const v = this.index.vectors;
-    const out = new Float32Array(1);
+    const f32 = new Float32Array(1);
     this.lastCandidates = 0;
     for (let i = 0; i < q; i++) {
       const top = new TopK(k);
-      const rows = cands[i]!;
-      const ups = candUpper[i]!;
+      const c = cands[i]!;
+      const t = thr[i]!;
       const qo = i * dim;
-      for (let c = 0; c < rows.length; c++) {
-        if (ups[c]! < thr[i]!) continue;
+      for (let j = 0; j < c.n; j++) {
+        if (c.upper[j]! < t) continue;
         this.lastCandidates++;
-        const ro = rows[c]! * dim;
+        const ro = c.rows[j]! * dim;
         let s = 0;
-        for (let j = 0; j < dim; j++) s += v[ro + j]! * qs[qo + j]!;
-        out[0] = s;
-        top.push(out[0]!, rows[c]!);
+        for (let x = 0; x < dim; x++) s += v[ro + x]! * qs[qo + x]!;
+        f32[0] = s;
+        top.push(f32[0]!, c.rows[j]!);
       }
       indices.set(top.indices, i * k);
       scores.set(top.scores, i * k);

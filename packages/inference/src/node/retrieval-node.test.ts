@@ -66,6 +66,35 @@ describe('retrieval (Node)', () => {
     expect(fast.lastCandidates).toBeLessThan(n);
   });
 
+  it('the int8 search equals the reference on unnormalised rows of very different norms, with 7-bit (non-VNNI-safe) query codes', async () => {
+    // 40 groups of 30 near-duplicate rows (scores closer than the int8 resolution, so the bound decides), groups
+    // scaled by 1e-3 .. 1e3, and a zero row: the bound must hold for any norm, not only unit vectors.
+    const m = 1200;
+    const base = randomVectors(40, d, 11);
+    const noise = randomVectors(m, d, 12);
+    const rows = new Float32Array(m * d);
+    for (let r = 0; r < m; r++) {
+      const g = r % 40;
+      const f = 10 ** (((g * 7) % 13) / 2 - 3);
+      for (let j = 0; j < d; j++) rows[r * d + j] = f * (base[g * d + j]! + 1e-3 * noise[r * d + j]!);
+    }
+    rows.fill(0, 5 * d, 6 * d);
+    const ref = new ExactIndex(d, { normalize: false });
+    ref.add(ids(m), rows);
+    const q = randomVectors(9, d, 5);
+    q.set(base.subarray(0, 3 * d)); // queries aimed at groups: their top-k are all near-ties
+    for (const queryMax of [63, 127]) {
+      const fast = await Int8ExactSearch.create(ref, { blockRows: 257, queryMax, threads: 1 });
+      for (const k of [1, 7, m]) {
+        const a = await ref.searchRaw(q, k);
+        const b = await fast.searchRaw(q, k);
+        expect(Array.from(b.indices)).toEqual(Array.from(a.indices));
+        expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
+      }
+    }
+    await expect(Int8ExactSearch.create(ref, { queryMax: 200 })).rejects.toThrow(/queryMax/);
+  });
+
   it('HNSW recall@10 against exact search is high, and removed ids disappear', async () => {
     const exact = new ExactIndex(d);
     const hnsw = new HnswIndex(d, { expansionSearch: 256 });
