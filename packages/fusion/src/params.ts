@@ -1,0 +1,53 @@
+// Parameter names and shapes of a fusion head, derived from its config and the tower widths. Names mirror HF
+// conventions (Linear weight [out, in], LayerNorm weight/bias) under the `fusion.` prefix.
+import type { FusionConfig } from './config.js';
+
+export interface TowerDims {
+  /** Width of the vision tower's last hidden state (tokens). */
+  vision: number;
+  /** Width of the text tower's last hidden state (tokens). */
+  text: number;
+  /** Embedding dim of the pooled features (late fusion). */
+  embed: number;
+}
+
+export interface FusionParamSpec {
+  name: string;
+  shape: number[];
+  init: 'normal' | 'zeros' | 'ones';
+}
+
+const linear = (name: string, out: number, inp: number): FusionParamSpec[] => [
+  { name: `${name}.weight`, shape: [out, inp], init: 'normal' },
+  { name: `${name}.bias`, shape: [out], init: 'zeros' },
+];
+const norm = (name: string, d: number): FusionParamSpec[] => [
+  { name: `${name}.weight`, shape: [d], init: 'ones' },
+  { name: `${name}.bias`, shape: [d], init: 'zeros' },
+];
+const attention = (name: string, d: number): FusionParamSpec[] => ['q_proj', 'k_proj', 'v_proj', 'out_proj'].flatMap((p) => linear(`${name}.${p}`, d, d));
+
+export const mlpWidth = (c: FusionConfig): number => Math.round(c.hidden_size * c.mlp_ratio);
+
+/** Every fusion tensor (all trainable), in a stable order. */
+export function fusionParamSpecs(c: FusionConfig, dims: TowerDims): FusionParamSpec[] {
+  const d = c.hidden_size;
+  const headIn = c.type === 'late_fusion' ? 2 * dims.embed : c.symmetric ? 2 * d : d;
+  const head = [...linear('fusion.head.dense', d, headIn), ...linear('fusion.head.out_proj', c.answer_vocab.length, d)];
+  if (c.type === 'late_fusion') return head;
+  const m = mlpWidth(c);
+  const specs: FusionParamSpec[] = [...linear('fusion.vision_proj', d, dims.vision), ...linear('fusion.text_proj', d, dims.text)];
+  if (c.pooled === 'cls') specs.push({ name: 'fusion.cls_token', shape: [1, 1, d], init: 'normal' });
+  for (let i = 0; i < c.num_blocks; i++) {
+    const p = `fusion.blocks.${i}.`;
+    specs.push(...norm(`${p}cross_attn_layer_norm_q`, d), ...norm(`${p}cross_attn_layer_norm_kv`, d), ...attention(`${p}cross_attn`, d));
+    if (c.symmetric) specs.push(...norm(`${p}text_cross_attn_layer_norm_q`, d), ...norm(`${p}text_cross_attn_layer_norm_kv`, d), ...attention(`${p}text_cross_attn`, d));
+    if (c.self_attention) specs.push(...norm(`${p}self_attn_layer_norm`, d), ...attention(`${p}self_attn`, d));
+    specs.push(...norm(`${p}mlp_layer_norm`, d), ...linear(`${p}mlp.fc1`, m, d), ...linear(`${p}mlp.fc2`, d, m));
+    if (c.symmetric) specs.push(...norm(`${p}text_mlp_layer_norm`, d), ...linear(`${p}text_mlp.fc1`, m, d), ...linear(`${p}text_mlp.fc2`, d, m));
+  }
+  specs.push(...norm('fusion.post_layernorm', d));
+  if (c.symmetric) specs.push(...norm('fusion.text_post_layernorm', d));
+  specs.push(...head);
+  return specs;
+}
