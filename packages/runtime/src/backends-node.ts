@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerBackendProvider } from './backend.js';
 import { BackendUnavailableError } from './errors.js';
 import { activateWebGpu, requestAdapter, summariseAdapter } from './webgpu.js';
+import { installDawnTickCapture, patchReadSync } from './dawn-sync-read.js';
 import type { BackendAvailability, BackendProvider, InitResult } from './types.js';
 
 const require = createRequire(import.meta.url);
@@ -193,6 +194,7 @@ export function createDawnProvider(deps: DawnProviderDeps = {}): BackendProvider
         throw new BackendUnavailableError('webgpu', `the "webgpu" npm package (Dawn) failed to load: ${(e as Error).message.split('\n')[0]}`, 'npm i webgpu@0.6.2 (prebuilt for linux-x64/arm64, darwin, win32)');
       }
       installGlobals(dawn);
+      installDawnTickCapture(); // before Dawn's first async task, so dataSync() can pump its events
       const g = dawn.create(flags);
       const nav = globalThis as { navigator?: { gpu?: GPU } };
       if (!nav.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu: g, userAgent: `Node.js/${process.version}` }, configurable: true, writable: true });
@@ -230,7 +232,7 @@ export function createDawnProvider(deps: DawnProviderDeps = {}): BackendProvider
       };
     },
     async init() {
-      return activateWebGpu(await getGpu(), noAdapter);
+      return activateWebGpu(await getGpu(), noAdapter, patchReadSync);
     },
   };
 }

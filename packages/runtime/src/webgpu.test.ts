@@ -31,6 +31,29 @@ describe('webgpu backend (Node, Dawn)', () => {
     });
   }
 
+  it('reads GPU-computed tensors synchronously (dataSync/arraySync; tfjs needs OffscreenCanvas for this in browsers)', async () => {
+    expect(tf.getBackend()).toBe('webgpu');
+    // [[1,2],[3,4]] @ [[5,6],[7,8]] = [[19,22],[43,50]]
+    const a = tf.tensor2d([[1, 2], [3, 4]]);
+    const b = tf.tensor2d([[5, 6], [7, 8]]);
+    const y = tf.matMul(a, b);
+    expect(Array.from(y.dataSync())).toEqual([19, 22, 43, 50]);
+    expect(tf.sum(tf.add(y, 1)).arraySync()).toBe(138);
+    // int32 and bool outputs, and a sync read while an async read of another tensor is in flight.
+    const ids = tf.cast(tf.mul(tf.range(0, 5), 3), 'int32');
+    const pending = tf.exp(tf.zeros([1000])).data();
+    expect(Array.from(ids.dataSync())).toEqual([0, 3, 6, 9, 12]);
+    expect(Array.from(tf.greater(ids, 4).dataSync())).toEqual([0, 0, 1, 1, 1]);
+    expect((await pending).every((v) => v === 1)).toBe(true);
+    // A larger buffer (4 MiB) read back exactly: sum of i over a range.
+    const big = tf.range(0, 1 << 20, 1, 'float32');
+    const vals = tf.mul(big, 2).dataSync();
+    expect(vals.length).toBe(1 << 20);
+    expect(vals[12345]).toBe(24690);
+    expect(vals[(1 << 20) - 1]).toBe(2 * ((1 << 20) - 1));
+    tf.dispose([a, b, y, ids, big]);
+  });
+
   it('reports GPU memory and the leak helper works on GPU tensors', async () => {
     expect(tf.getBackend()).toBe('webgpu');
     const before = memorySnapshot();

@@ -55,7 +55,12 @@ let registered: { gpu: GPU; summary: AdapterSummary } | undefined;
  * Registers TensorFlow.js's `webgpu` backend on an adapter of `gpu` (replacing the package's own registration,
  * which only exists in browsers) and makes it active. Idempotent for the same `gpu`.
  */
-export async function activateWebGpu(gpu: GPU, noAdapter: () => BackendUnavailableError): Promise<InitResult> {
+export async function activateWebGpu(
+  gpu: GPU,
+  noAdapter: () => BackendUnavailableError,
+  /** Platform fix-ups applied to each new backend (Node: a working synchronous readSync). */
+  patchBackend?: (backend: WebGPUBackend) => void,
+): Promise<InitResult> {
   if (registered?.gpu !== gpu) {
     const adapter = await requestAdapter(gpu);
     if (!adapter) throw noAdapter();
@@ -78,7 +83,9 @@ export async function activateWebGpu(gpu: GPU, noAdapter: () => BackendUnavailab
         },
       });
       const info = (adapter as GPUAdapter & { info?: GPUAdapterInfo }).info;
-      return new WebGPUBackend(device, info as never);
+      const backend = new WebGPUBackend(device, info as never);
+      patchBackend?.(backend);
+      return backend;
     }, 0);
     registered = { gpu, summary };
   }
