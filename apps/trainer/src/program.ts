@@ -7,6 +7,8 @@ import { infoCommand } from './commands/info.js';
 import { embedCommand } from './commands/embed.js';
 import { tokenizeCommand } from './commands/tokenize.js';
 import { dataCommand } from './commands/data.js';
+import { serveCommand } from './commands/serve.js';
+import { demoCommand } from './commands/demo.js';
 
 export function buildProgram(): Command {
   const program = new Command('duet')
@@ -27,5 +29,7 @@ Examples:
   program.addCommand(infoCommand());
   program.addCommand(embedCommand());
   program.addCommand(tokenizeCommand());
+  program.addCommand(serveCommand());
+  program.addCommand(demoCommand());
   return program;
 }
