@@ -50,6 +50,8 @@ export const TrainConfigSchema = z
     logEvery: z.number().int().positive().default(1),
     /** Limit on training samples per epoch (0 = the whole dataset); for smoke runs. */
     trainLimit: z.number().int().min(0).default(0),
+    /** Data-parallel worker threads on this machine (`duet train --workers N`); batchSize is the global batch. */
+    workers: z.number().int().positive().default(1),
     /** Stop after this many optimizer steps of this process (used to simulate interruption in tests). */
     stopAfter: z.number().int().positive().optional(),
   })

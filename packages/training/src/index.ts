@@ -22,6 +22,15 @@ export {
   type TrainProgress, type TrainResult,
 } from './loop.js';
 export type { EvalSummary } from './eval/summary.js';
-export { train, checkResumeCompatible } from './train.js';
+export { train, trainRank, prepareTraining, checkResumeCompatible, type RankOptions } from './train.js';
+export { trainThreads } from './distributed/threads.js';
+export {
+  createDataParallel, checkResumeWorld, isRankPositions, type DataParallel, type DataParallelOptions, type RankPositions,
+} from './distributed/data-parallel.js';
+export { ddpGradients, type DdpStepOptions, type DdpStepResult } from './distributed/ddp-step.js';
+export { allReduceSum, broadcastVariables, planBuckets, DEFAULT_BUCKET_BYTES } from './distributed/buckets.js';
+export { recordForward, deferredBackwardSupported, type RecordedForward } from './distributed/deferred-backward.js';
 export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
-export { openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset } from './session.js';
+export {
+  openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset, type SessionShard,
+} from './session.js';

@@ -18,6 +18,7 @@ import { writeFileAtomic } from './io/atomic.js';
 import type { TrainConfig } from './config.js';
 import type { TensorBatch, TrainableDualEncoder } from './model.js';
 import type { EvalSummary } from './eval/summary.js';
+import type { DataParallel } from './distributed/data-parallel.js';
 
 /** A batch as the data loader yields it (HF layout: pixelValues NCHW, int32 ids/mask). */
 export interface LoaderBatch {
@@ -52,6 +53,8 @@ export interface LoopSession {
   textUsesAttentionMask?: boolean;
   /** Random state beyond the loader's position (augmentation etc.), saved with checkpoints. */
   rngState?(): unknown;
+  /** Data-parallel training: this rank's DDP step and collectives (absent = a single process). Rank 0 writes. */
+  parallel?: DataParallel;
 }
 
 export interface TrainProgress {
@@ -92,7 +95,9 @@ export class NonFiniteLossError extends Error {
 export async function runTraining(config: TrainConfig, session: LoopSession, hooks: TrainHooks = {}, resumed?: LoadedCheckpoint): Promise<TrainResult> {
   const log = hooks.onLog ?? ((m: string) => process.stderr.write(m + '\n'));
   const outDir = resolve(config.out);
-  const { model } = session;
+  const { model, parallel: par } = session;
+  const writer = !par || par.rank === 0; // metrics, checkpoints, evaluation and the model folder
+  const world = par?.worldSize ?? 1;
   const params = trainableByName(model);
   const opt = new AdamW(params, { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
   const usable = config.trainLimit > 0 ? Math.min(config.trainLimit, session.datasetSize) : session.datasetSize;
@@ -111,10 +116,10 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
     opt.loadState(resumed.optimizerTensors, resumed.state.optimizerStep);
     ({ step, epoch, samplesSeen } = resumed.state);
     lastLoss = resumed.state.lastLoss ?? NaN;
-    dataPosition = resumed.state.dataPosition;
-    metrics.truncateAfter(step);
-    log(`resumed from ${resumed.dir} at step ${step} (epoch ${epoch})`);
-  } else {
+    dataPosition = par ? par.localPosition(resumed.state.dataPosition) : resumed.state.dataPosition;
+    if (writer) metrics.truncateAfter(step);
+    if (writer) log(`resumed from ${resumed.dir} at step ${step} (epoch ${epoch})`);
+  } else if (writer) {
     metrics.truncateAfter(0);
   }
   const savedConfig = { ...config, out: outDir, resume: undefined, stopAfter: undefined } as unknown as Record<string, unknown>;
@@ -122,14 +127,18 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
   let savedStep = resumed?.state.step ?? -1;
   const checkpoint = async () => {
     if (step === 0 || step === savedStep) return;
-    const dir = await ckpts.save({
+    // Distributed: every rank's loader position goes into rank 0's checkpoint; the barrier makes it complete
+    // before any rank runs on (a rank dying later then loses nothing before this step).
+    const position = par ? await par.gatherPositions(dataPosition) : dataPosition;
+    const dir = !writer ? undefined : await ckpts.save({
       state: {
-        step, epoch, samplesSeen, optimizerStep: opt.step, dataPosition, rngState: session.rngState?.() ?? null, config: savedConfig, lastLoss,
+        step, epoch, samplesSeen, optimizerStep: opt.step, dataPosition: position, rngState: session.rngState?.() ?? null, config: savedConfig, lastLoss,
       },
       optimizerTensors: opt.stateTensors().tensors,
       modelTensors: model.toTensors(),
       writeModel: (d) => session.saveModel(d, { step }),
     });
+    await par?.barrier();
     savedStep = step;
     return dir;
   };
@@ -141,7 +150,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
   let lastEval: EvalSummary | undefined;
   const losses: { step: number; loss: number }[] = [];
   outer: while (step < totalSteps) {
-    const loader = session.makeLoader(epoch, dataPosition);
+    const loader = par ? par.syncLoader(session.makeLoader(epoch, dataPosition)) : session.makeLoader(epoch, dataPosition);
     try {
     for await (const batch of loader) {
       const tStep = Date.now();
@@ -150,7 +159,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       const micro = toMicroBatches(batch, config.accum, session.textUsesAttentionMask ?? true);
       let result;
       try {
-        result = computeGradients(model, micro);
+        result = par ? await par.computeGradients(model, micro) : computeGradients(model, micro);
       } finally {
         micro.forEach((m) => tf.dispose([m.pixelValues, m.inputIds, ...(m.attentionMask ? [m.attentionMask] : [])]));
       }
@@ -167,21 +176,23 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       tf.dispose([...clipped.values()]);
       if (params.has('logit_scale')) clampLogitScale(model.logitScale);
       step += 1;
-      samplesSeen += batch.pixelShape[0];
+      const globalBatch = batch.pixelShape[0] * world;
+      samplesSeen += globalBatch;
       lastLoss = loss;
       losses.push({ step, loss });
       dataPosition = loader.position();
-      if (step % config.logEvery === 0 || step === totalSteps) {
+      if (writer && (step % config.logEvery === 0 || step === totalSteps)) {
         const mem = tf.memory();
         metrics.append({
           step, epoch, loss, lr, grad_norm: norm, logit_scale: Math.exp(model.logitScale.dataSync()[0]!),
           ...(model.logitBias ? { logit_bias: model.logitBias.dataSync()[0]! } : {}),
-          samples_per_s: batch.pixelShape[0] / Math.max(1e-3, (Date.now() - tStep) / 1000), samples_seen: samplesSeen,
+          samples_per_s: globalBatch / Math.max(1e-3, (Date.now() - tStep) / 1000), samples_seen: samplesSeen,
+          ...(par ? { comm_bytes: par.lastStepBytes.loss + par.lastStepBytes.reduce, world_size: world } : {}),
           num_tensors: mem.numTensors, num_bytes: mem.numBytes, time: (Date.now() - t0) / 1000,
         });
       }
       hooks.onProgress?.({ step, totalSteps, epoch, samplesSeen, loss, lr });
-      if (config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps && session.evaluate) {
+      if (writer && config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps && session.evaluate) {
         lastEval = await session.evaluate({ periodic: true });
         metrics.append({ step, ...flattenEval(lastEval) });
         writeFileAtomic(join(outDir, 'evals', `step-${String(step).padStart(8, '0')}.json`), JSON.stringify({ step, ...lastEval }, null, 2));
@@ -198,6 +209,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
     } finally {
       await loader.close?.();
     }
+    if (par?.stopRequested) { stopped = 'interrupted'; break outer; } // a rank's Ctrl-C, agreed on by all
     if (!Number.isFinite(session.datasetSize) && step === 0) throw new Error(`data ${config.data}: the first epoch yielded no full batch of ${config.batchSize}`);
     epoch += 1;
     dataPosition = undefined;
@@ -205,7 +217,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
   const seconds = (Date.now() - t0) / 1000;
   await checkpoint();
   const modelDir = join(outDir, 'model');
-  if (stopped === 'completed') {
+  if (stopped === 'completed' && writer) {
     if (session.evaluate) {
       lastEval = await session.evaluate();
       metrics.append({ step, ...flattenEval(lastEval) });
@@ -223,7 +235,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       ...(lastEval ? { 'training/eval.json': JSON.stringify(lastEval, null, 2) } : {}),
     };
     await session.saveModel(modelDir, { step, extraFiles, ...(lastEval ? { eval: lastEval } : {}) });
-  } else if (stopped === 'interrupted') {
+  } else if (stopped === 'interrupted' && writer) {
     log(`interrupted at step ${step}: checkpoint saved under ${ckpts.root}; continue with --resume ${outDir}`);
   }
   opt.dispose();

@@ -45,9 +45,19 @@ export function presetModelConfig(config: TrainConfig): Record<string, unknown> 
   return merged;
 }
 
+/** One rank's slice of a data-parallel run: its loader reads every worldSize-th sample (batchSize / worldSize each). */
+export interface SessionShard {
+  rank: number;
+  worldSize: number;
+  /** Decode/preprocess threads of this rank's loader (default: the loader's own; 0 when ranks already fill the cores). */
+  loaderWorkers?: number;
+}
+
 export async function buildSession(
   config: TrainConfig, data: OpenDataset, resumeDir?: string, log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+  shard: SessionShard = { rank: 0, worldSize: 1 },
 ): Promise<Session> {
+  const { rank, worldSize } = shard; // train() checked that batchSize divides by worldSize·accum
   const source = resumeDir ?? config.model;
   let model: DualEncoder;
   let tokenizerJson: unknown, tokenizerConfig: unknown, preprocessorConfig: Record<string, unknown>;
@@ -84,11 +94,11 @@ export async function buildSession(
     makeLoader: (epoch, resumeFrom) => {
       // One loader per epoch, started at that epoch's own shuffle (or at the saved position when resuming).
       const start: LoaderPosition = (resumeFrom as LoaderPosition | undefined) ?? {
-        version: 1, seed: config.seed, rank: 0, worldSize: 1, batchInEpoch: 0, stream: { epoch, start: true },
+        version: 1, seed: config.seed, rank, worldSize, batchInEpoch: 0, stream: { epoch, start: true },
       };
       const loader = createLoader(data.dataset, {
-        batchSize: config.batchSize, seed: config.seed, epochs: epoch + 1, drop_last: true, imageProcessor, preprocessorConfig, tokenizer,
-        augment: config.augment, resumeFrom: start,
+        batchSize: config.batchSize / worldSize, seed: config.seed, epochs: epoch + 1, drop_last: true, imageProcessor, preprocessorConfig, tokenizer,
+        augment: config.augment, resumeFrom: start, rank, worldSize, ...(shard.loaderWorkers !== undefined ? { workers: shard.loaderWorkers } : {}),
       });
       return { [Symbol.asyncIterator]: () => loader[Symbol.asyncIterator](), position: () => loader.position(), close: () => loader.close() };
     },

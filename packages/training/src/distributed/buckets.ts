@@ -1,0 +1,77 @@
+// Flat-buffer collectives over many tensors, in buckets (PyTorch DDP's bucket_cap_mb, default 25 MB): the
+// gradient all-reduce and the rank-0 weight broadcast. Few large messages instead of one per parameter (latency),
+// without one buffer the size of the whole model (memory).
+import { tf } from '@duet/runtime';
+import type { ProcessGroup } from '@duet/losses';
+
+export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
+
+/** Consecutive groups of `sizes` (element counts) of at most `bucketBytes` each (a bigger tensor gets its own). */
+export function planBuckets(sizes: number[], bucketBytes = DEFAULT_BUCKET_BYTES): number[][] {
+  if (!(bucketBytes > 0)) throw new Error(`buckets: bucketBytes must be > 0, got ${bucketBytes}`);
+  const out: number[][] = [];
+  let cur: number[] = [];
+  let bytes = 0;
+  sizes.forEach((n, i) => {
+    if (cur.length && bytes + n * 4 > bucketBytes) {
+      out.push(cur);
+      cur = [];
+      bytes = 0;
+    }
+    cur.push(i);
+    bytes += n * 4;
+  });
+  if (cur.length) out.push(cur);
+  return out;
+}
+
+async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx: number[]): Promise<Float32Array> {
+  const buf = new Float32Array(idx.reduce((a, i) => a + sizes[i]!, 0));
+  let off = 0;
+  for (const i of idx) {
+    const t = tensors[i];
+    if (t) buf.set((await t.data()) as Float32Array, off); // a missing gradient contributes zeros
+    off += sizes[i]!;
+  }
+  return buf;
+}
+
+/**
+ * Element-wise SUM of `grads` over the group, bucket by bucket, in the order given (which must be the same on
+ * every rank). Returns new tensors; the inputs are disposed. `grads[i]` may be undefined (zeros), `shapes[i]` is
+ * the parameter's shape.
+ */
+export async function allReduceSum(group: ProcessGroup, grads: (tf.Tensor | undefined)[], shapes: number[][], bucketBytes = DEFAULT_BUCKET_BYTES): Promise<tf.Tensor[]> {
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const out = new Array<tf.Tensor>(grads.length);
+  for (const idx of planBuckets(sizes, bucketBytes)) {
+    const local = await flatten(grads, sizes, idx);
+    const summed = group.worldSize > 1 ? await group.allReduce(local, 'sum') : local;
+    let off = 0;
+    for (const i of idx) {
+      out[i] = tf.tensor(summed.subarray(off, off + sizes[i]!), shapes[i]!, 'float32');
+      off += sizes[i]!;
+    }
+  }
+  tf.dispose(grads.filter((g): g is tf.Tensor => !!g));
+  return out;
+}
+
+/** Assigns `root`'s values of `vars` on every rank (identical initial weights), in buckets. */
+export async function broadcastVariables(group: ProcessGroup, vars: tf.Variable[], root = 0, bucketBytes = DEFAULT_BUCKET_BYTES): Promise<void> {
+  if (group.worldSize === 1) return;
+  for (const v of vars) if (v.dtype !== 'float32') throw new Error(`broadcastVariables: ${v.name} has dtype ${v.dtype}, only float32 is supported`);
+  const sizes = vars.map((v) => v.size);
+  for (const idx of planBuckets(sizes, bucketBytes)) {
+    const mine = group.rank === root ? await flatten(vars, sizes, idx) : new Float32Array(idx.reduce((a, i) => a + sizes[i]!, 0));
+    const got = await group.broadcast(mine, root);
+    if (got.length !== mine.length) throw new Error(`broadcastVariables: rank ${root} sent ${got.length} values, rank ${group.rank} expected ${mine.length} (different models on different ranks?)`);
+    if (group.rank === root) continue;
+    let off = 0;
+    for (const i of idx) {
+      const v = vars[i]!;
+      tf.tidy(() => v.assign(tf.tensor(got.subarray(off, off + sizes[i]!), v.shape, 'float32')));
+      off += sizes[i]!;
+    }
+  }
+}

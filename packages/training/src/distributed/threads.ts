@@ -1,0 +1,56 @@
+// `duet train --workers N`: N worker threads, each with its own TensorFlow.js instance (the wasm backend is
+// single-threaded in Node, so threads are how a multi-core machine gets used), joined by @duet/distributed's
+// threads group. The main thread validates first, relays Ctrl-C to the ranks and rank 0's progress to the caller
+// through shared memory, and returns rank 0's result. A rank that dies fails the run naming it.
+import { launchThreads } from '@duet/distributed';
+import type { TrainConfig } from '../config.js';
+import type { TrainHooks, TrainProgress, TrainResult } from '../loop.js';
+import { prepareTraining } from '../train.js';
+
+export interface ThreadsTrainArgs {
+  config: TrainConfig;
+  /** Int32 [stop] then Float64 [seq, step, totalSteps, epoch, samplesSeen, loss, lr] (rank 0 writes). */
+  control: SharedArrayBuffer;
+}
+
+export const CONTROL_BYTES = 8 + 7 * 8;
+
+/** Collectives time out after this long without an answer (a hung rank); dead ranks are detected at once. */
+const COLLECTIVE_TIMEOUT_MS = 300_000;
+
+const WORKER = new URL(`./train-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
+
+export async function trainThreads(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
+  await prepareTraining(config, config.workers); // fail before starting any thread
+  const control = new SharedArrayBuffer(CONTROL_BYTES);
+  const stop = new Int32Array(control, 0, 1);
+  const progress = new Float64Array(control, 8, 7);
+  let seen = 0;
+  const poll = () => {
+    const seq = progress[0]!;
+    if (seq === seen || !hooks.onProgress) return;
+    seen = seq;
+    const [, step, totalSteps, epoch, samplesSeen, loss, lr] = progress;
+    hooks.onProgress({ step: step!, totalSteps: totalSteps!, epoch: epoch!, samplesSeen: samplesSeen!, loss: loss!, lr: lr! });
+  };
+  const onAbort = () => Atomics.store(stop, 0, 1);
+  if (hooks.signal?.aborted) onAbort();
+  hooks.signal?.addEventListener('abort', onAbort);
+  const timer = setInterval(poll, 250);
+  try {
+    const args: ThreadsTrainArgs = { config, control };
+    const results = await launchThreads<TrainResult>(WORKER, config.workers, args, { timeoutMs: COLLECTIVE_TIMEOUT_MS, graceMs: 5000 });
+    poll();
+    return results[0]!;
+  } finally {
+    clearInterval(timer);
+    hooks.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Rank 0's side of the progress relay. */
+export function writeProgress(control: SharedArrayBuffer, p: TrainProgress): void {
+  const a = new Float64Array(control, 8, 7);
+  a.set([p.step, p.totalSteps, p.epoch, p.samplesSeen, p.loss, p.lr], 1);
+  a[0] = a[0]! + 1; // published last: the poller reads a complete record (at worst one step stale)
+}
