@@ -6,4 +6,4 @@ export { createThreadGroup, CollectiveError } from './thread-group.js';
 export type { ThreadContext, ThreadMain } from './thread-context.js';
 export { launchThreads, ThreadsLaunchError, type LaunchThreadsOptions, type RankFailure } from './launch-threads.js';
 export { discoverRank, type RankInfo, type RankSource } from './rank-env.js';
-export { createMpiGroup, MpiUnavailableError } from './mpi.js';
+export { createMpiGroup, MpiGroup, MpiUnavailableError, type MpiGroupOptions, type MpiThreadLevel } from './mpi.js';

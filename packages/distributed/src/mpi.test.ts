@@ -1,17 +1,104 @@
-import { describe, expect, it } from 'vitest';
-import { createMpiGroup, MpiUnavailableError } from './index.js';
+// The mpi group on real MPI ranks (mpirun -n 2 and -n 4) against closed forms, plus the optional-install paths:
+// no MPI -> MpiUnavailableError saying what to install; binding missing but MPI present -> built on first use.
+// Needs Open MPI (CI installs libopenmpi-dev + openmpi-bin): without it these tests fail, they never skip.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LEN, expected, type ScriptResult } from '../test/script.js';
+import { PKG_DIR, requireMpi, runMpi } from '../test/mpirun.js';
 
-describe('mpi group', () => {
-  it('fails with a message saying what to install and that the binding is not built', async () => {
-    const err = await createMpiGroup().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(MpiUnavailableError);
-    const msg = (err as Error).message;
-    expect(msg).toMatch(/Open MPI is (not )?installed/);
-    expect(msg).toMatch(/does not build its N-API MPI binding yet/);
-    expect(msg).toMatch(/threads/);
-    if (/not installed/.test(msg)) expect(msg).toMatch(/apt-get install libopenmpi-dev openmpi-bin/);
+const WORKER = new URL('../test/workers/mpi-script.ts', import.meta.url);
+
+function evenCounts(len: number, w: number): number[] {
+  return Array.from({ length: w }, (_, i) => Math.floor((len * (i + 1)) / w) - Math.floor((len * i) / w));
+}
+
+type Out = {
+  script: ScriptResult;
+  late: number[];
+  ticksWhileWaiting: number | null;
+  concurrent: { gathered: number[][]; sum: number[]; bcast: number[]; ring: number[]; barrier: number };
+  largeOk: boolean;
+  bytesSent: number;
+};
+
+beforeAll(() => requireMpi());
+
+describe('mpi group collectives (mpirun)', () => {
+  for (const w of [2, 4]) {
+    it(`mpirun -n ${w}: every collective equals its closed form; bytesSent follows the ring cost model`, async () => {
+      const run = await runMpi<Out>(w, WORKER, null);
+      expect(run.code, run.stderr).toBe(0);
+      expect(run.results).toHaveLength(w);
+      const ranks = Array.from({ length: w }, (_, q) => q);
+      run.results.forEach((res, r) => {
+        const s = res.script;
+        const exp = expected(w, r);
+        expect(s.gathered).toEqual(exp.gathered);
+        expect(s.sum).toEqual(exp.sum);
+        s.mean.forEach((v, i) => expect(v).toBeCloseTo(exp.mean[i]!, 3));
+        expect(s.scattered).toEqual(exp.scattered);
+        expect(s.broadcast).toEqual(exp.broadcast);
+        expect(s.ring).toEqual(exp.ring);
+        expect(s.big).toEqual(exp.big);
+        const blocks = ranks.map((q) => q + 1);
+        expect(s.gatherBytes).toBe(4 * (blocks.reduce((a, b) => a + b, 0) - blocks[(r + 1) % w]!));
+        const c = evenCounts(LEN, w);
+        expect(s.reduceBytes).toBe(4 * (LEN - c[r]! + LEN - c[(r + 1) % w]!));
+
+        expect(res.late).toEqual([(w * (w + 1)) / 2]);
+        // The event loop ran while this rank's all-reduce waited ~400 ms for rank 0 (MPI runs on its own thread).
+        if (r !== 0) expect(res.ticksWhileWaiting!).toBeGreaterThan(5);
+        expect(res.concurrent.gathered).toEqual(ranks.map((q) => Array.from({ length: 2 * q + 1 }, (_, i) => 100 * q + i)));
+        expect(res.concurrent.sum).toEqual(Array.from({ length: 11 }, (_, i) => ranks.reduce((a, q) => a + 100 * q + i, 0)));
+        expect(res.concurrent.bcast).toEqual([0, 1, 2]);
+        expect(res.concurrent.ring).toEqual(Array.from({ length: ((r - 1 + w) % w) + 1 }, (_, i) => 100 * ((r - 1 + w) % w) + i));
+        expect(res.largeOk).toBe(true);
+      });
+    });
+  }
+});
+
+describe('mpi group availability', () => {
+  // A copy of the package without a built binding, so the real one is not disturbed.
+  function copyPackage(): string {
+    // Inside the package (tmp/ is git-ignored) so tsx and the workspace resolve from it.
+    mkdirSync(join(PKG_DIR, 'tmp'), { recursive: true });
+    const dir = mkdtempSync(join(PKG_DIR, 'tmp', 'mpi-'));
+    for (const p of ['src', 'tools', 'native', 'binding.gyp', 'package.json']) cpSync(join(PKG_DIR, p), join(dir, p), { recursive: true });
+    return dir;
+  }
+  const probe = `import { createMpiGroup } from './src/mpi.ts';
+    createMpiGroup().then(async (g) => { const s = await g.allReduce(Float32Array.from([2, 3])); console.log(JSON.stringify({ ok: true, rank: g.rank, size: g.worldSize, s: [...s] })); },
+      (e) => console.log(JSON.stringify({ ok: false, name: e.name, message: e.message })));`;
+  function runProbe(dir: string, env: Record<string, string>) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', probe], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8', timeout: 120_000 });
+    const line = r.stdout.trim().split('\n').pop() ?? '';
+    expect(line, r.stderr).toMatch(/^\{/);
+    return JSON.parse(line) as { ok: boolean; name?: string; message?: string; rank?: number; size?: number; s?: number[] };
+  }
+
+  it('without MPI: createMpiGroup rejects with MpiUnavailableError saying what to install', () => {
+    const dir = copyPackage();
+    try {
+      const res = runProbe(dir, { MPICC: '/nonexistent/mpicc' });
+      expect(res.ok).toBe(false);
+      expect(res.name).toBe('MpiUnavailableError');
+      expect(res.message).toMatch(/no MPI found/);
+      expect(res.message).toMatch(/apt-get install libopenmpi-dev openmpi-bin/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('with MPI but no binding yet: built on first use; a process started alone is a world of one', () => {
+    const dir = copyPackage();
+    try {
+      const res = runProbe(dir, {});
+      expect(res).toEqual({ ok: true, rank: 0, size: 1, s: [2, 3] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
