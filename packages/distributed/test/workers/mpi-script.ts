@@ -1,6 +1,7 @@
 // Worker module for the mpi collectives tests: the shared closed-form script, then what only a multi-process
 // group shows: the event loop keeps running while a collective waits, several collectives in flight at once,
 // and a large all-reduce.
+import { readdirSync } from 'node:fs';
 import type { ThreadContext } from '../../src/index.js';
 import { input, runScript } from '../script.js';
 
@@ -29,5 +30,7 @@ export async function main({ group, rank, worldSize: w }: ThreadContext) {
     concurrent: { gathered: gathered.map((a) => [...a]), sum: [...sum], bcast: [...bcast], ring: [...ring], barrier: barrier.length },
     largeOk,
     bytesSent: group.bytesSent,
+    // The network interfaces this rank sees (which namespace it runs in, for the two-namespace test).
+    netIfaces: readdirSync('/sys/class/net').sort(),
   };
 }
