@@ -74,13 +74,16 @@ export class DemoEngine {
   /** Loads config, tokenizer, preprocessor and both ONNX towers from a model-folder URL. */
   static async load(url: string, opts: LoadOptions = {}): Promise<DemoEngine> {
     const t0 = now();
+    // The runtime chunk downloads while the folder's small files are fetched.
+    const ortReady = loadOrtWeb();
+    ortReady.catch(() => undefined); // observed below; avoids an unhandled rejection when the folder fails first
     let folder: ModelFolder;
     try {
       folder = await loadModelFolder(url);
     } catch (e) {
       throw new DemoError(`${url} is not a usable model folder: ${(e as Error).message}`);
     }
-    const ort = (await loadOrtWeb()) as unknown as { env: { wasm: { wasmPaths?: unknown } } };
+    const ort = (await ortReady) as unknown as { env: { wasm: { wasmPaths?: unknown } } };
     if (opts.wasmPaths) ort.env.wasm.wasmPaths = opts.wasmPaths;
     const make = (eps: string[]): Promise<Embedder> => createEmbedder(folder, { sessionOptions: { executionProviders: eps, graphOptimizationLevel: 'all' } });
     let backend: Backend = 'wasm';

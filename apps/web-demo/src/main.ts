@@ -91,6 +91,7 @@ async function embedGallery(items: GalleryItem[], name: string): Promise<void> {
     const { ms: t } = await e.setGallery(items, (d, n) => progress(d, n, `embedding gallery: ${d}/${n}`));
     if (gen !== generation) return;
     el.tGallery.textContent = `${items.length} images in ${ms(t)} (${(t / items.length).toFixed(1)} ms/image)`;
+    el.tGallery.dataset['ms'] = String(t);
     el.galleryName.textContent = `· ${name} (${items.length} images)`;
     renderStrip(items);
     setState('ready');
@@ -123,6 +124,7 @@ async function loadModel(url: string): Promise<void> {
     el.backend.textContent = i.backend === 'webgpu' ? 'WebGPU' : 'WebAssembly (SIMD, 1 thread)';
     el.backend.title = i.backendNote ?? '';
     el.tLoad.textContent = ms(i.loadMs);
+    el.tLoad.dataset['ms'] = String(i.loadMs);
     el.results.replaceChildren();
     el.classification.replaceChildren();
     el.neighbours.replaceChildren();
@@ -162,6 +164,7 @@ async function runSearch(): Promise<void> {
     el.results.replaceChildren(...results.map((r) => tile(r)));
     el.results.dataset['query'] = q;
     el.tQuery.textContent = `text search ${ms(t)}`;
+    el.tQuery.dataset['ms'] = String(t);
   } catch (err) {
     showMessage(`Search failed: ${(err as Error).message}`);
   }
@@ -190,6 +193,7 @@ async function classifyCurrent(): Promise<void> {
     }));
     el.neighbours.replaceChildren(...r.neighbours.map((n) => tile(n, 'neighbour')));
     el.tQuery.textContent = `classify + neighbours ${ms(r.ms)}`;
+    el.tQuery.dataset['ms'] = String(r.ms);
   } catch (err) {
     showMessage(`Classification failed: ${(err as Error).message}`);
   }
