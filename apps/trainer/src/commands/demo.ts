@@ -32,7 +32,13 @@ Examples:
   $ duet demo --model models/tiny-clip --port 0 --gallery-size 200`)
     .action(async (o: { model: string; port: number; host: string; gallerySize: number }) => {
       if (!existsSync(o.model)) throw new Error(`--model ${o.model}: no such directory`);
-      const gallery = o.gallerySize > 0 ? await fashionMnistGallery(o.gallerySize) : undefined;
+      let gallery: DemoGalleryInput | undefined;
+      try {
+        if (o.gallerySize > 0) gallery = await fashionMnistGallery(o.gallerySize);
+      } catch (e) {
+        // The page works without a default gallery (the user chooses images); say why there is none.
+        process.stderr.write(`no Fashion-MNIST gallery: ${(e as Error).message}\n`);
+      }
       const demo = await startDemoServer({ modelDir: o.model, port: o.port, host: o.host, gallery, log: (m) => process.stderr.write(`${m}\n`) });
       process.stdout.write(`web demo: ${demo.url} (model ${demo.modelUrl}${gallery ? `, gallery ${gallery.images.length} Fashion-MNIST test images` : ''})\n`);
       await new Promise<void>((done) => {
