@@ -187,7 +187,10 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
           step, epoch, loss, lr, grad_norm: norm, logit_scale: Math.exp(model.logitScale.dataSync()[0]!),
           ...(model.logitBias ? { logit_bias: model.logitBias.dataSync()[0]! } : {}),
           samples_per_s: globalBatch / Math.max(1e-3, (Date.now() - tStep) / 1000), samples_seen: samplesSeen,
-          ...(par ? { comm_bytes: par.lastStepBytes.loss + par.lastStepBytes.reduce, world_size: world } : {}),
+          ...(par ? {
+            world_size: world, loss_comm_bytes: par.lastStep.lossBytes, grad_comm_bytes: par.lastStep.reduceBytes,
+            loss_comm_ms: par.lastStep.lossMs, grad_comm_ms: par.lastStep.reduceMs,
+          } : {}),
           num_tensors: mem.numTensors, num_bytes: mem.numBytes, time: (Date.now() - t0) / 1000,
         });
       }

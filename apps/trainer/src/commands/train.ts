@@ -39,6 +39,7 @@ export function trainCommand(): Command {
     .option('--keep <n>', 'keep the last n checkpoints', int('--keep'))
     .option('--train-limit <n>', 'use only the first n training samples per epoch', int('--train-limit', 0))
     .option('--stop-after <n>', 'stop (with a checkpoint) after n steps of this invocation', int('--stop-after'))
+    .option('--workers <n>', 'data-parallel worker threads, each with its own TF.js instance (batch-size stays the global batch)', int('--workers'))
     .option('--json', 'print the result summary as JSON on stdout')
     .addHelpText('after', `
 Examples:
@@ -47,7 +48,9 @@ Examples:
   $ duet train --model ./hf-siglip --lock-image --data pairs.csv --steps 500   # LiT fine-tune
   $ duet train --config run.json --lr 1e-3             # flags override the file
   $ duet train --smoke --out /tmp/smoke                # one step on synthetic shapes
-  $ duet train --resume runs/tiny-siglip               # Ctrl-C saved a checkpoint; continue exactly`)
+  $ duet train --resume runs/tiny-siglip               # Ctrl-C saved a checkpoint; continue exactly
+  $ duet train --workers 2                             # data parallel (DDP) over 2 worker threads, one per core
+  $ mpirun -n 4 duet train --preset tiny-clip          # one rank per process over MPI (also srun, torchrun-style env)`)
     .action(async (o: Record<string, unknown>) => {
       const config = buildTrainConfig(o);
       const progress = new ProgressReporter({ label: 'train' });
@@ -65,7 +68,7 @@ Examples:
       };
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
-      progress.log(`duet train: ${config.model ?? config.preset} · data ${config.data} · batch ${config.batchSize}${config.accum > 1 ? ` (${config.accum}×${config.batchSize / config.accum})` : ''} · lr ${config.lr} · backend ${config.backend} · out ${config.out}`);
+      progress.log(`duet train: ${config.model ?? config.preset} · data ${config.data} · batch ${config.batchSize}${config.accum > 1 ? ` (${config.accum}×${config.batchSize / config.accum})` : ''} · lr ${config.lr} · backend ${config.backend}${config.workers > 1 ? ` × ${config.workers} workers` : ''} · out ${config.out}`);
       const result = await train(config, {
         signal: ac.signal,
         onLog: (m) => progress.log(m),
@@ -91,6 +94,7 @@ const FLAG_TO_FIELD: Record<string, string> = {
   accum: 'accum', lr: 'lr', wd: 'weightDecay', warmup: 'warmup', schedule: 'schedule', cooldownSteps: 'cooldownSteps', epochs: 'epochs',
   steps: 'steps', gradClip: 'gradClipNorm', lockImage: 'lockImage', augment: 'augment', backend: 'backend', seed: 'seed', out: 'out',
   resume: 'resume', evalEvery: 'evalEvery', saveEvery: 'saveEvery', keep: 'keepCheckpoints', trainLimit: 'trainLimit', stopAfter: 'stopAfter',
+  workers: 'workers',
 };
 
 /** Layers: recipe (or smoke) < config file < checkpoint's config (on --resume) < flags. */

@@ -28,8 +28,8 @@ export interface DataParallel {
   /** This rank's position from a checkpoint's gathered positions (undefined = start of the epoch). */
   localPosition(saved: unknown): unknown;
   barrier(): Promise<void>;
-  /** Bytes sent by the last step: loss exchange and gradient all-reduce. */
-  readonly lastStepBytes: { loss: number; reduce: number };
+  /** Communication of the last step: bytes sent and wall ms, for the loss exchange and the gradient all-reduce. */
+  readonly lastStep: { lossBytes: number; reduceBytes: number; lossMs: number; reduceMs: number };
 }
 
 export interface DataParallelOptions extends DdpStepOptions {
@@ -53,17 +53,16 @@ export function checkResumeWorld(dataPosition: unknown, worldSize: number, dir: 
 export function createDataParallel(group: ProcessGroup, opts: DataParallelOptions = {}): DataParallel {
   const { rank, worldSize } = group;
   let stop = false;
-  const bytes = { loss: 0, reduce: 0 };
+  let last = { lossBytes: 0, reduceBytes: 0, lossMs: 0, reduceMs: 0 };
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   return {
     group, rank, worldSize,
     get stopRequested() { return stop; },
-    get lastStepBytes() { return { ...bytes }; },
+    get lastStep() { return { ...last }; },
     async computeGradients(model, micro) {
       const r = await ddpGradients(model, micro, group, opts);
-      bytes.loss = r.lossBytes;
-      bytes.reduce = r.reduceBytes;
+      last = { lossBytes: r.lossBytes, reduceBytes: r.reduceBytes, lossMs: r.lossMs, reduceMs: r.reduceMs };
       return { loss: r.loss, grads: r.grads };
     },
     syncLoader(src) {

@@ -22,6 +22,9 @@ export interface DdpStepResult extends StepResult {
   /** Bytes this rank sent for the loss (embedding exchange) and for the gradient all-reduce. */
   lossBytes: number;
   reduceBytes: number;
+  /** Wall time of the distributed loss (exchange + its compute, including waiting for the slowest rank) and of the all-reduce. */
+  lossMs: number;
+  reduceMs: number;
 }
 
 const l2norm = (x: tf.Tensor2D): tf.Tensor2D => tf.div(x, tf.norm(x, 'euclidean', -1, true)) as tf.Tensor2D;
@@ -70,6 +73,7 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
 
   // 2. the distributed loss: global value, ∂global/∂local features, global ∂logitScale/∂logitBias.
   let res;
+  const t0 = performance.now();
   try {
     const local = { imageEmbeds: img, textEmbeds: txt, logitScale: model.logitScale, ...(family === 'siglip' ? { logitBias: model.logitBias! } : {}) };
     res = family === 'clip'
@@ -82,6 +86,7 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
     tf.dispose([img, txt]);
   }
   const loss = res.loss.dataSync()[0]!;
+  const lossMs = performance.now() - t0;
 
   // 3. backprop the local feature gradients through the towers.
   let towerGrads: (tf.Tensor | undefined)[];
@@ -116,8 +121,10 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
 
   // 4. sum the tower gradients over ranks (bucketed); the logit gradients are already global.
   const before = group.bytesSent;
+  const t1 = performance.now();
   const reduced = await allReduceSum(group, towerGrads, towerVars.map((v) => v.shape), opts.bucketBytes ?? DEFAULT_BUCKET_BYTES);
   const reduceBytes = group.bytesSent - before;
+  const reduceMs = performance.now() - t1;
   const grads = new Map<string, tf.Tensor>();
   towerNames.forEach((n, i) => grads.set(n, reduced[i]!));
   for (const [name, v] of byName) {
@@ -125,5 +132,5 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
     else if (v === model.logitBias && res.gradLogitBias) grads.set(name, tf.reshape(res.gradLogitBias, v.shape));
   }
   tf.dispose([res.loss, res.localLoss, res.gradImageEmbeds, res.gradTextEmbeds, res.gradLogitScale, ...(res.gradLogitBias ? [res.gradLogitBias] : [])]);
-  return { loss, grads, lossBytes: res.bytesCommunicated, reduceBytes };
+  return { loss, grads, lossBytes: res.bytesCommunicated, reduceBytes, lossMs, reduceMs };
 }
