@@ -16,5 +16,7 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 2048,
     reportCompressedSize: false,
+    // On a loaded machine rolldown warns that plugins were slow; not actionable for users of `duet demo`.
+    rolldownOptions: { checks: { bundlerTimings: false } },
   },
 });

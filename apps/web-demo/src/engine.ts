@@ -93,9 +93,15 @@ export class DemoEngine {
       if (!backendNote) {
         try {
           embedder = await make(['webgpu']);
+          // Some kernels fail only when run: one tiny forward through each tower before committing to WebGPU.
+          const v = folder.config.vision_config;
+          await embedder.embedTexts(['a photo']);
+          await embedder.embedPixels({ pixelValues: new Float32Array(v.num_channels * v.image_size ** 2), shape: [1, v.num_channels, v.image_size, v.image_size] });
           backend = 'webgpu';
         } catch (e) {
-          backendNote = `WebGPU session failed (${(e as Error).message}); using wasm`;
+          void embedder?.dispose();
+          embedder = undefined;
+          backendNote = `WebGPU failed (${(e as Error).message}); using wasm`;
         }
       }
       embedder ??= await make(['wasm']);

@@ -114,7 +114,8 @@ async function loadModel(url: string): Promise<void> {
   el.model.textContent = `loading ${url}…`;
   progress(0, 1, 'loading model…');
   try {
-    const next = await DemoEngine.load(url);
+    // ?backend=wasm skips WebGPU (tiny models can run faster on wasm than through a GPU's dispatch overhead).
+    const next = await DemoEngine.load(url, { preferWebGpu: new URLSearchParams(location.search).get('backend') !== 'wasm' });
     if (gen !== generation) return void next.dispose();
     const old = engine;
     engine = next;
