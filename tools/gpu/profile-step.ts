@@ -13,6 +13,8 @@ import { createStepRunner, modelConfig } from './step.ts';
 export interface ProfileReport {
   preset: string;
   loss: string;
+  /** False when only the gradients were profiled (no clipping / AdamW / clamp). */
+  optimizer: boolean;
   backend: string;
   device: string;
   batch: number;
@@ -25,7 +27,7 @@ export interface ProfileReport {
 
 export function profileMarkdown(r: ProfileReport, top = 25): string {
   const lines = [
-    `### ${r.preset} (${r.loss}) training step on ${r.backend}: ${r.device}`,
+    `### ${r.preset} (${r.loss}) ${r.optimizer ? 'training step' : 'loss + gradients (no optimizer)'} on ${r.backend}: ${r.device}`,
     '',
     `batch ${r.batch}, ${(r.params / 1e6).toFixed(1)}M parameters; step wall time ${r.stepMs.toFixed(0)} ms, ` +
       `kernel time ${r.totalKernelMs.toFixed(0)} ms over ${r.kernels} kernel calls`,
@@ -41,12 +43,12 @@ export function profileMarkdown(r: ProfileReport, top = 25): string {
   return lines.join('\n') + '\n';
 }
 
-export async function profileStep(opts: { backend: BackendName; preset: string; loss: 'clip' | 'siglip'; batch: number; warmup: number; log?: (m: string) => void }): Promise<ProfileReport> {
+export async function profileStep(opts: { backend: BackendName; preset: string; loss: 'clip' | 'siglip'; batch: number; warmup: number; optimizer?: boolean; log?: (m: string) => void }): Promise<ProfileReport> {
   const log = opts.log ?? ((m: string) => console.error(m));
   const info = await initBackend({ backend: opts.backend });
   log(`backend ${info.backend}: ${info.device}`);
   const config = modelConfig(opts.preset, opts.loss);
-  const runner = createStepRunner(config, opts.batch);
+  const runner = createStepRunner(config, opts.batch, { optimizer: opts.optimizer ?? true });
   for (let i = 0; i < opts.warmup; i++) {
     const t0 = performance.now();
     runner.step();
@@ -59,7 +61,7 @@ export async function profileStep(opts: { backend: BackendName; preset: string; 
   const kernels = prof.rows.reduce((a, r) => a + r.calls, 0);
   runner.dispose();
   return {
-    preset: opts.preset, loss: opts.loss, backend: info.backend, device: info.device, batch: opts.batch, params: runner.params,
+    preset: opts.preset, loss: opts.loss, optimizer: opts.optimizer ?? true, backend: info.backend, device: info.device, batch: opts.batch, params: runner.params,
     stepMs, totalKernelMs: prof.totalKernelMs, kernels, rows: prof.rows,
   };
 }
@@ -77,15 +79,17 @@ async function main(): Promise<void> {
       loss: { type: 'string', default: 'siglip' },
       batch: { type: 'string', default: '2' },
       warmup: { type: 'string', default: '1' },
+      optimizer: { type: 'string', default: 'true' },
       out: { type: 'string', default: 'bench-results' },
     },
   });
   const report = await profileStep({
     backend: values.backend as BackendName, preset: values.preset!, loss: values.loss as 'clip' | 'siglip', batch: Number(values.batch), warmup: Number(values.warmup),
+    optimizer: values.optimizer !== 'false',
   });
   const dir = resolve(values.out!);
   mkdirSync(dir, { recursive: true });
-  const base = join(dir, `gpu-profile-${report.preset}-${report.backend}-b${report.batch}`);
+  const base = join(dir, `gpu-profile-${report.preset}-${report.backend}-b${report.batch}${report.optimizer ? '' : '-grads'}`);
   writeAtomic(`${base}.json`, JSON.stringify({ date: new Date().toISOString(), ...report }, null, 2));
   const md = profileMarkdown(report);
   writeAtomic(`${base}.md`, md);

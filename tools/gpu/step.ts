@@ -70,7 +70,7 @@ export function trainable(model: DualEncoder): TrainableDualEncoder & { extra: t
 export interface StepRunner {
   model: DualEncoder;
   params: number;
-  /** Runs one optimizer step; returns the loss (read back, so the step has finished on the device). */
+  /** Runs one optimizer step (or only the gradients with `optimizer: false`); returns the loss (read back, so the step has finished on the device). */
   step(): number;
   dispose(): void;
 }
@@ -79,7 +79,7 @@ export interface StepRunner {
  * A model + optimizer + one resident batch. The text tower gets no attention mask (full-length rows), as the
  * trainer does for SigLIP; CLIP's causal mask is always applied.
  */
-export function createStepRunner(config: Json, batch: number, opts: { seed?: number; accum?: number; lr?: number } = {}): StepRunner {
+export function createStepRunner(config: Json, batch: number, opts: { seed?: number; accum?: number; lr?: number; optimizer?: boolean } = {}): StepRunner {
   const model = createDualEncoder(config, { seed: opts.seed ?? 0 });
   const tm = trainable(model);
   const named = new Map([...tm.namedVariables()].filter(([, v]) => v.trainable));
@@ -102,6 +102,10 @@ export function createStepRunner(config: Json, batch: number, opts: { seed?: num
     params: [...tm.namedVariables().values()].reduce((a, v) => a + v.size, 0),
     step() {
       const { loss, grads } = computeGradients(tm, micro);
+      if (opts.optimizer === false) {
+        tf.dispose([...grads.values()]);
+        return loss;
+      }
       const { grads: clipped } = clipByGlobalNorm(grads, 1);
       opt.applyGradients(clipped);
       tf.dispose([...clipped.values()]);

@@ -11,7 +11,8 @@ Usage:
   python3 tools/gpu/torch_reference.py --preset packages/encoders/src/presets/ViT-B-32.json --loss siglip \
       --batch 256 --steps 10 --warmup 3 --out result.json
   python3 tools/gpu/torch_reference.py --smoke          # tiny model, batch 4, CPU if no GPU
-  python3 tools/gpu/torch_reference.py --param-count --preset ...   # prints parameter counts; needs no torch
+  python3 tools/gpu/torch_reference.py --param-count --preset ...   # parameter counts; needs no torch
+  python3 tools/gpu/torch_reference.py --param-shapes --preset ...  # HF names -> shapes (checked against @duet/encoders)
 
 Only the CLIP-type towers (HF CLIPVisionModel / CLIPTextModel: pre-LN ViT with class token, causal text transformer
 pooled at the first EOS) are implemented; other configs are rejected with a message.
@@ -322,6 +323,7 @@ def main():
     ap.add_argument("--out", default=None, help="write the result JSON here")
     ap.add_argument("--smoke", action="store_true", help="tiny model (2 layers, width 64, 32x32 images), batch 4, 2 steps")
     ap.add_argument("--param-count", action="store_true", help="print parameter counts from the config (no torch needed)")
+    ap.add_argument("--param-shapes", action="store_true", help="print HF parameter names and shapes (no torch needed)")
     a = ap.parse_args()
 
     overrides = None
@@ -334,6 +336,9 @@ def main():
     check_supported(cfg)
     if a.param_count:
         print(json.dumps(param_counts(cfg)))
+        return
+    if a.param_shapes:
+        print(json.dumps(param_shapes(cfg)))
         return
 
     import torch
