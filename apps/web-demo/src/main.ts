@@ -254,6 +254,12 @@ function wire(): void {
     timer = setTimeout(() => void runSearch(), 120);
   });
   el.file.addEventListener('change', () => void onQueryFile(el.file.files));
+  el.drop.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' || e.key === ' ') {
+      e.preventDefault();
+      el.file.click();
+    }
+  });
   el.galleryFiles.addEventListener('change', () => void onGalleryFiles(el.galleryFiles.files));
   el.galleryReset.addEventListener('click', () => defaultGallery && void embedGallery(defaultGallery, defaultGalleryName));
   let relabel: ReturnType<typeof setTimeout> | undefined;
