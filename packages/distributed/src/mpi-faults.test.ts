@@ -2,7 +2,7 @@
 // mpirun stops the survivors when a rank dies; they report what they were waiting in and which local peer is gone.
 // A hung rank is found by the collective timeout: the survivors ask every peer which operation it last started.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { requireMpi, runMpi } from '../test/mpirun.js';
+import { requireMpi, runMpi } from './testing.js';
 import type { MpiFaultArgs } from '../test/workers/mpi-faulty.js';
 
 const WORKER = new URL('../test/workers/mpi-faulty.ts', import.meta.url);

@@ -3,7 +3,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clipCommBytes, siglipCommBytes } from '@duet/losses';
 import { ref } from '../test/fixture.js';
-import { requireMpi, runMpi } from '../test/mpirun.js';
+import { requireMpi, runMpi } from './testing.js';
 import type { LossArgs } from '../test/workers/losses.js';
 
 const WORKER = new URL('../test/workers/mpi-losses.ts', import.meta.url);

@@ -1,10 +1,10 @@
 // Multi-machine on one machine: two network namespaces joined by a veth pair, one MPI rank in each, mpirun across
-// them without ssh (see test/netns.ts). The collectives must equal their closed forms with every byte between
+// them without ssh (see src/testing/netns.ts). The collectives must equal their closed forms with every byte between
 // the ranks crossing the veth over TCP. Needs root and iproute2 (CI has both); fails clearly otherwise.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMpiScript, type MpiScriptOut } from '../test/mpi-check.js';
-import { requireMpi, runMpi } from '../test/mpirun.js';
-import { createNetnsPair, netnsLauncher, requireNetnsRoot, wireTxBytes, type NetnsPair } from '../test/netns.js';
+import { requireMpi, runMpi } from './testing.js';
+import { createNetnsPair, netnsLauncher, requireNetnsRoot, wireTxBytes, type NetnsPair } from './testing.js';
 
 const WORKER = new URL('../test/workers/mpi-script.ts', import.meta.url);
 let pair: NetnsPair | undefined;
@@ -31,5 +31,13 @@ describe('mpi group across two network namespaces (veth, TCP)', () => {
     const after = wireTxBytes(p);
     const crossed = after[0] - before[0] + (after[1] - before[1]);
     expect(crossed).toBeGreaterThan(4 * 2 ** 20);
+  });
+
+  it('mpirun -n 4, two ranks per namespace (shared memory inside one, TCP across): collectives equal their closed forms', async () => {
+    const p = pair!;
+    const run = await runMpi<MpiScriptOut>(4, WORKER, null, { launcher: netnsLauncher(p, 4, { shm: true }) });
+    expect(run.code, run.stderr).toBe(0);
+    checkMpiScript(run.results, 4);
+    expect(run.results.map((r) => r.netIfaces.find((n) => n !== 'lo'))).toEqual([p.dev[0], p.dev[0], p.dev[1], p.dev[1]]);
   });
 });

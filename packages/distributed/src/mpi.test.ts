@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkMpiScript, type MpiScriptOut } from '../test/mpi-check.js';
-import { PKG_DIR, requireMpi, runMpi } from '../test/mpirun.js';
+import { PKG_DIR, requireMpi, runMpi } from './testing.js';
 
 const WORKER = new URL('../test/workers/mpi-script.ts', import.meta.url);
 

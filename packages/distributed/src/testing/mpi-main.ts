@@ -1,11 +1,11 @@
-// Entry run by mpirun in the tests and benchmarks: `node --conditions=@duet/source --import tsx test/mpi-main.ts
+// Entry run by mpirun in the tests and benchmarks: `node [--conditions=@duet/source --import tsx] mpi-main.ts
 // <module URL> <args JSON>`. It gives the module's main the same context launchThreads does (with the mpi group) and
 // writes the rank's result to $DUET_RESULT_DIR/rank-<r>.json (typed arrays as plain arrays; files, because
 // mpirun interleaves long stdout lines of different ranks).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createMpiGroup } from '../src/index.js';
-import type { ThreadMain } from '../src/index.js';
+import { createMpiGroup } from '../mpi.js';
+import type { ThreadMain } from '../thread-context.js';
 
 const [moduleUrl, argsJson = 'null'] = process.argv.slice(2);
 const timeoutMs = Number(process.env['DUET_MPI_TIMEOUT_MS'] ?? 60_000);

@@ -25,6 +25,11 @@ export function requireNetnsRoot(): void {
   if (ip.error || ip.status !== 0) throw new Error('the two-namespace MPI test needs iproute2 (`ip`, `tc`): apt-get install iproute2');
 }
 
+// Both "machines" share this machine's filesystem and host name, so Open MPI's shared-memory segments
+// (/dev/shm/vader_segment.<host>.<job>.<local rank>) of the two would collide: each namespace gets a private
+// /dev/shm (\`ip netns exec\` runs in its own mount namespace, so the mount stays there).
+const PRIVATE_SHM = 'mount -t tmpfs -o size=1g duet-shm /dev/shm';
+
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** Creates namespaces duet<id>a/b with 10.<x>.<y>.1/2 on a veth pair; `rateMbit` caps each direction with tc tbf. */
@@ -55,13 +60,13 @@ export function createNetnsPair(opts: { rateMbit?: number } = {}): NetnsPair {
       sh('ip', ['-n', ns[i]!, 'addr', 'add', `${ip[i]}/24`, 'dev', dev[i]!]);
       sh('ip', ['-n', ns[i]!, 'link', 'set', dev[i]!, 'up']);
       sh('ip', ['-n', ns[i]!, 'link', 'set', 'lo', 'up']);
-      if (opts.rateMbit) sh('tc', ['-n', ns[i]!, 'qdisc', 'add', 'dev', dev[i]!, 'root', 'tbf', 'rate', `${opts.rateMbit}mbit`, 'burst', '256kb', 'latency', '100ms']);
     }
+    if (opts.rateMbit) setRate(pair, opts.rateMbit);
     // mpirun's "ssh": skip ssh-style options, map the host address to its namespace, run the command there.
     const agent = join(dir, 'netns-agent.sh');
     writeFileSync(
       agent,
-      `#!/bin/sh\nwhile [ "\${1#-}" != "$1" ]; do shift; done\nhost=$1; shift\ncase "$host" in\n  ${ip[0]}) ns=${ns[0]};;\n  ${ip[1]}) ns=${ns[1]};;\n  *) echo "netns agent: unknown host $host" >&2; exit 1;;\nesac\nexec ip netns exec "$ns" sh -c "$*"\n`,
+      `#!/bin/sh\nwhile [ "\${1#-}" != "$1" ]; do shift; done\nhost=$1; shift\ncase "$host" in\n  ${ip[0]}) ns=${ns[0]};;\n  ${ip[1]}) ns=${ns[1]};;\n  *) echo "netns agent: unknown host $host" >&2; exit 1;;\nesac\nexec ip netns exec "$ns" sh -c "${PRIVATE_SHM} && exec $*"\n`,
     );
     chmodSync(agent, 0o755);
     writeFileSync(join(dir, 'hostfile'), `${ip[0]} slots=2\n${ip[1]} slots=2\n`);
@@ -79,7 +84,7 @@ export function createNetnsPair(opts: { rateMbit?: number } = {}): NetnsPair {
 export function netnsLauncher(pair: NetnsPair, n: number, opts: { shm?: boolean } = {}): string[] {
   const perNs = Math.ceil(n / 2);
   return [
-    'ip', 'netns', 'exec', pair.ns[0], 'mpirun', '-n', String(n), '--hostfile', join(pair.dir, 'hostfile'),
+    'ip', 'netns', 'exec', pair.ns[0], 'sh', '-c', `${PRIVATE_SHM} && exec "$0" "$@"`, 'mpirun', '-n', String(n), '--hostfile', join(pair.dir, 'hostfile'),
     '--map-by', `ppr:${perNs}:node`,
     '--mca', 'plm_rsh_agent', join(pair.dir, 'netns-agent.sh'),
     '--mca', 'oob_tcp_if_include', pair.subnet,
@@ -87,6 +92,14 @@ export function netnsLauncher(pair: NetnsPair, n: number, opts: { shm?: boolean 
     '--mca', 'btl_tcp_if_include', pair.subnet,
     ...CONTAINER_MCA,
   ];
+}
+
+/** Caps both directions of the link at `mbit` with tc tbf, or removes the cap (null). */
+export function setRate(pair: NetnsPair, mbit: number | null): void {
+  for (const i of [0, 1] as const) {
+    if (mbit === null) spawnSync('tc', ['-n', pair.ns[i], 'qdisc', 'del', 'dev', pair.dev[i], 'root'], { stdio: 'ignore' });
+    else sh('tc', ['-n', pair.ns[i], 'qdisc', 'replace', 'dev', pair.dev[i], 'root', 'tbf', 'rate', `${mbit}mbit`, 'burst', '256kb', 'latency', '100ms']);
+  }
 }
 
 /** Bytes sent so far on each namespace's veth end. */

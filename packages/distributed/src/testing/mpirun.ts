@@ -1,12 +1,15 @@
-// Runs a worker module on N MPI ranks with mpirun (see mpi-main.ts) and collects every rank's result.
+// Runs a worker module (the same `main({ group, rank, worldSize, args })` modules launchThreads runs) on N MPI
+// ranks with mpirun and collects every rank's result (see mpi-main.ts). For tests and benchmarks.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const PKG_DIR = fileURLToPath(new URL('..', import.meta.url));
-const MAIN = fileURLToPath(new URL('./mpi-main.ts', import.meta.url));
+/** The package folder (the same from src/testing and dist/testing). */
+export const PKG_DIR = fileURLToPath(new URL('../..', import.meta.url));
+const fromSource = import.meta.url.endsWith('.ts');
+const MAIN = fileURLToPath(new URL(fromSource ? './mpi-main.ts' : './mpi-main.js', import.meta.url));
 
 /** Options every container launch needs: root is allowed, more ranks than cores, no CMA single-copy. */
 export const CONTAINER_MCA = ['--oversubscribe', '--mca', 'btl_vader_single_copy_mechanism', 'none'];
@@ -22,9 +25,10 @@ export function requireMpi(): void {
   if (build.status !== 0) throw new Error(`the MPI binding does not build: ${build.stderr.trim()}`);
 }
 
-/** The node command of one rank (TypeScript from source, workspace packages from source). */
+/** The node command of one rank; in source mode TypeScript through tsx and workspace packages from source. */
 export function rankCommand(moduleUrl: URL | string, args: unknown): string[] {
-  return [process.execPath, '--conditions=@duet/source', '--import', 'tsx', MAIN, String(moduleUrl), JSON.stringify(args ?? null)];
+  const node = fromSource ? [process.execPath, '--conditions=@duet/source', '--import', 'tsx'] : [process.execPath];
+  return [...node, MAIN, String(moduleUrl), JSON.stringify(args ?? null)];
 }
 
 export interface MpiRun<R> {
