@@ -22,7 +22,10 @@ export async function train(config: TrainConfig, hooks: TrainHooks = {}): Promis
     const group = await createMpiGroup();
     return trainRank(config, group.rank === 0 ? hooks : { ...hooks, onLog: () => undefined, onProgress: undefined }, { group, shouldStop: () => hooks.signal?.aborted ?? false });
   }
-  if (config.workers > 1) return trainThreads(config, hooks);
+  if (config.workers > 1) {
+    await prepareTraining(config, config.workers); // fail before starting any thread
+    return trainThreads(config, hooks);
+  }
   return trainRank(config, hooks);
 }
 

@@ -2,10 +2,10 @@
 // single-threaded in Node, so threads are how a multi-core machine gets used), joined by @duet/distributed's
 // threads group. The main thread validates first, relays Ctrl-C to the ranks and rank 0's progress to the caller
 // through shared memory, and returns rank 0's result. A rank that dies fails the run naming it.
+// (train() validates the config, data and --resume folder before calling this.)
 import { launchThreads } from '@duet/distributed';
 import type { TrainConfig } from '../config.js';
 import type { TrainHooks, TrainProgress, TrainResult } from '../loop.js';
-import { prepareTraining } from '../train.js';
 
 export interface ThreadsTrainArgs {
   config: TrainConfig;
@@ -21,7 +21,6 @@ const COLLECTIVE_TIMEOUT_MS = 300_000;
 const WORKER = new URL(`./train-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 export async function trainThreads(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
-  await prepareTraining(config, config.workers); // fail before starting any thread
   const control = new SharedArrayBuffer(CONTROL_BYTES);
   const stop = new Int32Array(control, 0, 1);
   const progress = new Float64Array(control, 8, 7);
