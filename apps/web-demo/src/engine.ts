@@ -1,7 +1,7 @@
 // The demo's model side, free of DOM code: load a model folder by URL onto onnxruntime-web (WebGPU when the
 // browser has an adapter, else wasm), embed a gallery into an exact index, search it by text or image, and
 // classify an image zero-shot. Everything here is @duet/inference + @duet/preprocess; nothing is re-implemented.
-import { loadModelFolder, type ModelFolder } from '@duet/model-format';
+import { openModelFolder, urlFolderFiles, type ModelFolder } from '@duet/model-format';
 import {
   createEmbedder, loadOrtWeb, ExactIndex, ZeroShotClassifier, DEFAULT_TEMPLATES, type Embedder, type SearchHit,
 } from '@duet/inference';
@@ -54,6 +54,28 @@ function folderName(url: string, folder: ModelFolder): string {
   return decodeURIComponent(path.pop() ?? url);
 }
 
+const TOWERS = ['onnx/text_model.onnx', 'onnx/vision_model.onnx'];
+
+/**
+ * The folder behind a URL. Over HTTP a file's existence is not knowable without a request, and the folder only
+ * knows the files its duet.json lists; HEAD probes of the two ONNX towers let folders without duet.json
+ * (transformers.js layout as published) load too.
+ */
+async function openUrlFolder(url: string): Promise<ModelFolder> {
+  const files = urlFolderFiles(url);
+  const base = url.endsWith('/') ? url : `${url}/`;
+  const probed = new Map<string, boolean>();
+  await Promise.all(TOWERS.map(async (rel) => {
+    try {
+      const r = await fetch(base + rel, { method: 'HEAD' });
+      if (r.ok || r.status === 404 || r.status === 410) probed.set(rel, r.ok);
+    } catch {
+      // Unknown: the folder's own rules (duet.json) decide.
+    }
+  }));
+  return openModelFolder({ ...files, has: (rel) => probed.get(rel) });
+}
+
 async function webGpuAdapter(): Promise<string | undefined> {
   const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<unknown> } } | undefined)?.gpu;
   if (!gpu) return 'this browser has no WebGPU';
@@ -79,7 +101,7 @@ export class DemoEngine {
     ortReady.catch(() => undefined); // observed below; avoids an unhandled rejection when the folder fails first
     let folder: ModelFolder;
     try {
-      folder = await loadModelFolder(url);
+      folder = await openUrlFolder(url);
     } catch (e) {
       throw new DemoError(`${url} is not a usable model folder: ${(e as Error).message}`);
     }
