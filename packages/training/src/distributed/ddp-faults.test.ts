@@ -10,6 +10,8 @@ import { ThreadsLaunchError } from '@duet/distributed';
 import { resolveConfig } from '../config.js';
 import { train } from '../train.js';
 import { readMetrics } from '../io/metrics-log.js';
+import { CheckpointManager } from '../io/checkpoints.js';
+import { isRankPositions } from './data-parallel.js';
 
 const tiny = {
   vision_config: { hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, patch_size: 14 },
@@ -55,5 +57,19 @@ describe('data-parallel training with worker threads: faults and resume', () => 
 
     // The checkpoint holds one loader position per rank: another rank count is refused before any work.
     await expect(train(config(broken, { resume: broken, workers: 1 }), quiet)).rejects.toThrow(/written by 2 ranks but this run has 1.*--workers 2/);
+  });
+
+  it('Ctrl-C (the abort signal) stops every rank after the same step and checkpoints every rank\'s data position', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'duet-ddp-abort-'));
+    const ac = new AbortController();
+    const r = await train(config(out, { steps: 60, saveEvery: 0 }), { ...quiet, signal: ac.signal, onProgress: (p) => { if (p.step >= 1) ac.abort(); } });
+    expect(r.stopped).toBe('interrupted');
+    expect(r.steps).toBeGreaterThanOrEqual(1);
+    expect(r.steps).toBeLessThan(60);
+    const latest = new CheckpointManager(join(out, 'checkpoints')).latest()!;
+    expect(latest.step).toBe(r.steps);
+    const { dataPosition } = CheckpointManager.load(latest.dir).state;
+    expect(isRankPositions(dataPosition) && dataPosition.worldSize).toBe(2);
+    expect((dataPosition as { ranks: { rank: number }[] }).ranks.map((p) => p?.rank ?? null)).toEqual(r.steps % 6 === 0 ? [null, null] : [0, 1]);
   });
 });
