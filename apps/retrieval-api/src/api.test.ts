@@ -248,6 +248,18 @@ describe('collections', () => {
   });
 });
 
+describe('visual question answering', () => {
+  it('/v1/vqa on a model without a fusion head: 400 no_fusion_head naming the missing config key', async () => {
+    const r = await call('POST', '/v1/vqa', { json: { image: b64(small), question: 'what color is it?' } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('no_fusion_head');
+    expect(r.body.error.message).toMatch(/no fusion head \(config.json has no "duet_fusion"\)/);
+    const bad = await call('POST', '/v1/vqa', { json: { image: b64(small), question: '' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_request');
+  });
+});
+
 describe('metrics and OpenAPI', () => {
   it('exports request counts, latencies, index sizes and batch sizes', async () => {
     await call('POST', '/v1/embed/text', { json: { texts: ['x'] } });

@@ -15,6 +15,7 @@ import { ModelService } from './model-service.js';
 import { openApiDocument } from './openapi.js';
 import { DEFAULT_LIMITS, type AppOptions, type Limits } from './options.js';
 import { requestSchemas } from './schemas.js';
+import { VqaService } from './vqa-service.js';
 
 export interface DuetApi {
   app: Express;
@@ -78,6 +79,7 @@ export function createApp(opts: AppOptions): DuetApi {
       metrics.batchRequests.observe({ tower }, requests);
     },
   });
+  const vqa = new VqaService(opts.modelDir);
   const ready = model.loaded.then(async () => {
     if (!model.info) return;
     const s = new CollectionStore(opts.dataDir, model.info.dim, log);
@@ -225,6 +227,23 @@ export function createApp(opts: AppOptions): DuetApi {
     });
   });
 
+  v1.post('/vqa', multipart(upload.single('image')), async (req, res) => {
+    const multi = isMultipart(req);
+    const body = parse(S.vqa, multi ? { question: req.body?.question, topK: req.body?.topK } : req.body);
+    let bytes: Uint8Array;
+    if (multi) {
+      if (!req.file) throw new ApiError(400, 'invalid_request', 'image: expected a file in the multipart field "image"');
+      bytes = new Uint8Array(req.file.buffer);
+    } else {
+      if (!body.image) throw new ApiError(400, 'invalid_request', 'image: required (base64 string)');
+      bytes = base64Bytes(body.image, 'image', limits);
+    }
+    await model.require();
+    const image = await decodeChecked(bytes, 'image', limits);
+    const r = await vqa.answer(image, body.question, body.topK);
+    res.json({ model: model.info!.name, head: r.head, question: body.question, answer: r.answer, probability: r.probability, answers: r.answers });
+  });
+
   v1.get('/collections', async (_req, res) => {
     res.json({ collections: (await stores()).list() });
   });
@@ -339,6 +358,7 @@ export function createApp(opts: AppOptions): DuetApi {
     close: async () => {
       await builtinsReady;
       await model.dispose();
+      await vqa.dispose();
     },
   };
 }

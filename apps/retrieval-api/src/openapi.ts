@@ -50,6 +50,13 @@ export function openApiDocument(limits: Limits, opts: { secured: boolean }): Jso
           responses: { ...ok('classification'), ...errors(common) },
         },
       },
+      '/v1/vqa': {
+        post: {
+          summary: 'Answer a question about an image (needs a model folder with a fusion head; 400 no_fusion_head otherwise)',
+          requestBody: body(req.vqa, { type: 'object', properties: { image: file, question: { type: 'string' }, topK: { type: 'integer' } }, required: ['image', 'question'] }),
+          responses: { ...ok('vqa'), ...errors(common) },
+        },
+      },
       '/v1/collections': {
         get: { summary: 'List collections', responses: { ...ok('collections'), ...errors([429]) } },
         post: { summary: 'Create a collection', ...write, requestBody: body(req.createCollection), responses: { ...ok('collection', 201, 'Created'), ...errors([400, 401, 409, 415, 429]) } },

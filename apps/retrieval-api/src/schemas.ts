@@ -35,6 +35,11 @@ export function requestSchemas(l: Limits) {
       embedding: embedding.optional(),
       k,
     }).describe('Exactly one of text, image (or a multipart file `image`) or embedding'),
+    vqa: z.object({
+      image: base64Image.optional().describe('Base64 image (or a multipart file field `image`)'),
+      question: text.trim().min(1).describe('A question about the image, e.g. "what color is the circle?"'),
+      topK: z.coerce.number().int().min(1).max(100).default(5).describe('How many ranked answers to return'),
+    }),
   };
 }
 
@@ -53,6 +58,14 @@ export const responseSchemas = {
   added: z.object({ added: z.number().int(), size: z.number().int() }),
   removed: z.object({ removed: z.number().int(), size: z.number().int() }),
   search: z.object({ results: z.array(z.object({ id: z.string(), score: z.number().describe('cosine similarity'), metadata: metadata.optional() })) }),
+  vqa: z.object({
+    model: z.string(),
+    head: z.enum(['cross_attention', 'late_fusion']).describe('cross_attention: intermediate fusion over the towers\' tokens; late_fusion: MLP on pooled embeddings'),
+    question: z.string(),
+    answer: z.string().describe('The most probable answer of the fixed answer vocabulary'),
+    probability: z.number(),
+    answers: z.array(z.object({ answer: z.string(), probability: z.number() })).describe('Softmax over the answer vocabulary, best first (topK)'),
+  }),
   health: z.object({ status: z.literal('ok') }),
   ready: z.object({
     ready: z.boolean(),

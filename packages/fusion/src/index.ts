@@ -9,6 +9,6 @@ export { additiveKeyMask, multiHeadAttention } from './attention.js';
 export {
   FusionHead, FusionWeightsError, type BlockAttention, type FusionOutput, type PooledInputs, type TokenInputs,
 } from './fusion-head.js';
-export { VqaModel, loadVqaModel, towerDims, type TowerFeatures, type VqaInputs, type VqaModelOptions, type VqaPrediction } from './vqa-model.js';
+export { FREEZE_TOWERS, VqaModel, loadVqaModel, towerDims, type FreezeTowers, type TowerFeatures, type VqaInputs, type VqaModelOptions, type VqaPrediction } from './vqa-model.js';
 export { argmaxRows, buildAnswerVocab, vqaLoss } from './loss.js';
 export { attentionFigureSvg, type AttentionFigureExample } from './attention-svg.js';

@@ -38,19 +38,25 @@ describe('VqaModel', () => {
     const model = VqaModel.create(tinyEncoder(), { ...fusion, symmetric: true, pooled: 'cls' }, { seed: 1 });
     const x = batch(3);
     const labels = tf.tensor1d([0, 2, 3], 'int32');
-    expect(model.towersAreFrozen).toBe(true);
+    expect(model.frozen).toBe('towers');
     const frozen = gradNames(model, x, labels);
     const fusionNames = [...model.head.namedVariables().keys()];
     expect([...frozen.keys()].sort()).toEqual([...fusionNames].sort());
     for (const n of fusionNames) expect(frozen.get(n), n).toBeGreaterThan(0);
     expect(model.trainableVariables()).toHaveLength(fusionNames.length);
 
-    model.setTowersFrozen(false);
+    model.setFrozen('none');
     const tuned = gradNames(model, x, labels);
     expect(tuned.get('vision_model.embeddings.patch_embedding.weight')).toBeGreaterThan(0);
     expect(tuned.get('text_model.embeddings.token_embedding.weight')).toBeGreaterThan(0);
     // The VQA loss does not involve the contrastive logit parameters.
     expect(tuned.has('logit_scale')).toBe(false);
+    // Fine-tune the vision tower only: text tower names get no gradient.
+    model.setFrozen('text');
+    const vision = gradNames(model, x, labels);
+    expect(vision.get('vision_model.embeddings.patch_embedding.weight')).toBeGreaterThan(0);
+    expect([...vision.keys()].some((n) => n.startsWith('text_model.') || n === 'text_projection.weight')).toBe(false);
+    expect(() => model.setFrozen('all' as never)).toThrow(/freeze: expected one of towers, text, vision, none/);
     disposeBatch(x);
     labels.dispose();
     model.dispose();

@@ -28,9 +28,13 @@ export interface TowerFeatures {
   attentionMask: tf.Tensor2D;
 }
 
+/** Which towers stay fixed while the head trains: both (default), only the text tower, only the vision tower, or none. */
+export type FreezeTowers = 'towers' | 'text' | 'vision' | 'none';
+export const FREEZE_TOWERS = ['towers', 'text', 'vision', 'none'] as const;
+
 export interface VqaModelOptions {
-  /** Train only the head (default true); false fine-tunes both towers with it. */
-  freezeTowers?: boolean;
+  /** Towers kept frozen (default 'towers': only the head trains); the others are fine-tuned with the head. */
+  freeze?: FreezeTowers;
   /**
    * Whether the text tower itself sees the attention mask (default: CLIP yes, SigLIP no — HF's convention, the
    * same rule the trainer and @duet/inference apply). The fusion always masks padding keys.
@@ -55,11 +59,11 @@ export function towerDims(config: ModelConfig): TowerDims {
 
 export class VqaModel {
   readonly textTowerMask: boolean;
-  private towersFrozen = false;
+  private frozenTowers: FreezeTowers = 'none';
 
   private constructor(readonly encoder: DualEncoder, readonly head: FusionHead, opts: VqaModelOptions) {
     this.textTowerMask = opts.textTowerMask ?? !isSiglipConfig(encoder.config);
-    this.setTowersFrozen(opts.freezeTowers ?? true);
+    this.setFrozen(opts.freeze ?? 'towers');
   }
 
   /** A fresh head on a (trained) dual encoder; the model takes ownership of the encoder. */
@@ -94,17 +98,23 @@ export class VqaModel {
     return resolveConfig({ ...this.encoder.config, [FUSION_CONFIG_KEY]: this.head.config });
   }
 
-  get towersAreFrozen(): boolean {
-    return this.towersFrozen;
+  get frozen(): FreezeTowers {
+    return this.frozenTowers;
   }
 
-  /** Freezes (or unfreezes) both towers and their projections; logit scale/bias never get VQA gradients anyway. */
-  setTowersFrozen(frozen: boolean): void {
+  /** Whether a tower (with its projection) is frozen. */
+  isFrozen(tower: 'vision' | 'text'): boolean {
+    return this.frozenTowers === 'towers' || this.frozenTowers === tower;
+  }
+
+  /** Sets which towers are frozen (the rest are fine-tuned with the head). */
+  setFrozen(which: FreezeTowers): void {
+    if (!FREEZE_TOWERS.includes(which)) throw new Error(`freeze: expected one of ${FREEZE_TOWERS.join(', ')}, got ${JSON.stringify(which)}`);
+    this.frozenTowers = which;
     for (const part of ['vision', 'text'] as const) {
-      if (frozen) this.encoder.freeze(part);
+      if (this.isFrozen(part)) this.encoder.freeze(part);
       else this.encoder.unfreeze(part);
     }
-    this.towersFrozen = frozen;
   }
 
   /** Image side of the head's input: vision tokens [B, Nv, Dv] (cross_attention) or image features [B, E] (late_fusion). */
@@ -124,12 +134,12 @@ export class VqaModel {
     return this.head.forward({ visionTokens: f.image as tf.Tensor3D, textTokens: f.text as tf.Tensor3D, attentionMask: f.attentionMask }, opts);
   }
 
-  /** Towers then head. `training` puts the towers in train mode only when they are being fine-tuned. */
+  /** Towers then head. `training` puts a tower in train mode only when it is being fine-tuned. */
   forward(inputs: VqaInputs, opts: { training?: boolean; outputAttentions?: boolean } = {}): FusionOutput {
-    const enc = { training: !!opts.training && !this.towersFrozen };
+    const mode = (tower: 'vision' | 'text') => ({ training: !!opts.training && !this.isFrozen(tower) });
     const run = () => this.fuse({
-      image: this.imageFeatures(inputs.pixelValues, enc),
-      text: this.textFeatures(inputs.inputIds, inputs.attentionMask, enc),
+      image: this.imageFeatures(inputs.pixelValues, mode('vision')),
+      text: this.textFeatures(inputs.inputIds, inputs.attentionMask, mode('text')),
       attentionMask: inputs.attentionMask,
     }, opts);
     return tf.tidy(run as unknown as () => tf.TensorContainer) as unknown as FusionOutput;
@@ -151,9 +161,10 @@ export class VqaModel {
     return { answers: probabilities.map((p) => vocab[p.indexOf(Math.max(...p))]!), probabilities };
   }
 
-  /** Variables to optimise: the head, plus the towers when they are not frozen. */
+  /** Variables to optimise: the head, plus the towers that are not frozen (never the contrastive logit scale/bias). */
   trainableVariables(): tf.Variable[] {
-    return [...this.head.trainableVariables(), ...(this.towersFrozen ? [] : this.encoder.trainableVariables())];
+    const towers = [...this.encoder.namedVariables()].filter(([n, v]) => v.trainable && !n.startsWith('logit_')).map(([, v]) => v);
+    return [...this.head.trainableVariables(), ...towers];
   }
 
   /** Every variable by tensor name (towers' HF names and `fusion.*`). */

@@ -5,10 +5,11 @@ import {
   train, resolveConfig, getRecipe, listRecipes, resolveCheckpoint, CheckpointManager, ProgressReporter, fmtDur, type TrainConfigInput,
 } from '@duet/training';
 import { int, num, BACKENDS } from './options.js';
+import { trainVqaAction, withVqaOptions } from './train-vqa.js';
 
 export function trainCommand(): Command {
-  return new Command('train')
-    .description('Train a dual encoder (from a preset, or fine-tune a model folder) with a contrastive loss.')
+  return withVqaOptions(new Command('train'))
+    .description('Train a dual encoder (from a preset, or fine-tune a model folder) with a contrastive loss; --task vqa trains a VQA head on one.')
     .option('-c, --config <file>', 'JSON training config (flags override it)')
     .option('--recipe <name>', `named training recipe (${listRecipes().join(', ')})`)
     .option('--smoke', 'one-step smoke run on a tiny synthetic set (recipe "smoke")')
@@ -52,6 +53,7 @@ Examples:
   $ duet train --workers 2                             # data parallel (DDP) over 2 worker threads, one per core
   $ mpirun -n 4 duet train --preset tiny-clip          # one rank per process over MPI (also srun, torchrun-style env)`)
     .action(async (o: Record<string, unknown>) => {
+      if (o['task'] === 'vqa') return trainVqaAction(o);
       const config = buildTrainConfig(o);
       const progress = new ProgressReporter({ label: 'train' });
       const ac = new AbortController();

@@ -1,0 +1,202 @@
+// One VQA head trained on a VqaSet: seeded minibatches of (scene, question) examples, softmax cross-entropy,
+// AdamW + warmup/cosine + global-norm clipping. With frozen towers their outputs are constants, so they are
+// computed once per scene and per distinct question and gathered per batch (the head's step then costs only the
+// head); fine-tuning runs the towers in every step.
+import { createRng, tf } from '@duet/runtime';
+import { vqaLoss, type BlockAttention, type TowerFeatures, type VqaModel } from '@duet/fusion';
+import { AdamW } from '../optim/adamw.js';
+import { clipByGlobalNorm } from '../optim/clip-grad.js';
+import { makeSchedule } from '../optim/schedule.js';
+import type { VqaTrainConfig } from './config.js';
+import { vqaAccuracy, type VqaAccuracy, type VqaSet } from './data.js';
+
+export interface HeadProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  samplesSeen: number;
+}
+
+export interface HeadHooks {
+  onStep?: (p: HeadProgress & { gradNorm: number }) => void;
+  onEval?: (step: number, acc: VqaAccuracy) => void;
+  onLog?: (m: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface HeadResult {
+  steps: number;
+  seconds: number;
+  lastLoss: number;
+  eval: VqaAccuracy;
+  trainAccuracy: VqaAccuracy;
+  stopped: 'completed' | 'interrupted';
+}
+
+/** Outputs of the frozen towers for every scene / distinct question of a set (constants while the head trains). */
+export class FeatureCache {
+  private constructor(readonly image: tf.Tensor | undefined, readonly text: tf.Tensor | undefined) {}
+
+  /** Caches the image side when the vision tower is frozen, the text side when the text tower is. */
+  static build(model: VqaModel, set: VqaSet, chunk = 64): FeatureCache {
+    const [s, c, h, w] = set.pixelShape;
+    const per = c * h * w;
+    const imgs: tf.Tensor[] = [];
+    for (let i = 0; model.isFrozen('vision') && i < s; i += chunk) {
+      const n = Math.min(chunk, s - i);
+      const px = tf.tensor4d(set.pixelValues.subarray(i * per, (i + n) * per), [n, c, h, w]);
+      imgs.push(model.imageFeatures(px));
+      px.dispose();
+    }
+    const [q, l] = set.textShape;
+    const txts: tf.Tensor[] = [];
+    for (let i = 0; model.isFrozen('text') && i < q; i += chunk) {
+      const n = Math.min(chunk, q - i);
+      const ids = tf.tensor2d(set.inputIds.subarray(i * l, (i + n) * l), [n, l], 'int32');
+      const m = tf.tensor2d(set.attentionMask.subarray(i * l, (i + n) * l), [n, l], 'int32');
+      txts.push(model.textFeatures(ids, m));
+      tf.dispose([ids, m]);
+    }
+    const cat = (xs: tf.Tensor[]) => {
+      if (!xs.length) return undefined;
+      const out = tf.concat(xs, 0);
+      tf.dispose(xs);
+      return out;
+    };
+    return new FeatureCache(cat(imgs), cat(txts));
+  }
+
+  dispose(): void {
+    tf.dispose([this.image, this.text].filter((t): t is tf.Tensor => !!t));
+  }
+}
+
+/** Tower features for a batch: cached for frozen towers, computed (with gradients) for fine-tuned ones. */
+export function batchFeatures(model: VqaModel, set: VqaSet, cache: FeatureCache | undefined, scenes: Int32Array, questions: Int32Array, training: boolean): TowerFeatures {
+  const [, c, h, w] = set.pixelShape;
+  const per = c * h * w;
+  const [, l] = set.textShape;
+  const ids = new Int32Array(questions.length * l);
+  const mask = new Int32Array(questions.length * l);
+  questions.forEach((q, i) => {
+    ids.set(set.inputIds.subarray(q * l, (q + 1) * l), i * l);
+    mask.set(set.attentionMask.subarray(q * l, (q + 1) * l), i * l);
+  });
+  const attentionMask = tf.tensor2d(mask, [questions.length, l], 'int32');
+  let image: tf.Tensor;
+  if (cache?.image) image = tf.tidy(() => tf.gather(cache.image!, tf.tensor1d(scenes, 'int32')));
+  else {
+    const px = new Float32Array(scenes.length * per);
+    scenes.forEach((s, i) => px.set(set.pixelValues.subarray(s * per, (s + 1) * per), i * per));
+    const pixelValues = tf.tensor4d(px, [scenes.length, c, h, w]);
+    image = model.imageFeatures(pixelValues, { training: training && !model.isFrozen('vision') });
+    pixelValues.dispose();
+  }
+  let text: tf.Tensor;
+  if (cache?.text) text = tf.tidy(() => tf.gather(cache.text!, tf.tensor1d(questions, 'int32')));
+  else {
+    const inputIds = tf.tensor2d(ids, [questions.length, l], 'int32');
+    text = model.textFeatures(inputIds, attentionMask, { training: training && !model.isFrozen('text') });
+    inputIds.dispose();
+  }
+  return { image, text, attentionMask };
+}
+
+const pick = (set: VqaSet, idx: ArrayLike<number>) => ({
+  scenes: Int32Array.from(Array.from(idx, (i) => set.examples[i]!.scene)),
+  questions: Int32Array.from(Array.from(idx, (i) => set.examples[i]!.question)),
+});
+
+/** Predicted answers (and, on request, the attention maps) for examples of a set, in batches. */
+export function predictSet(
+  model: VqaModel, set: VqaSet, cache: FeatureCache | undefined, indices?: number[], opts: { batch?: number; attentions?: boolean } = {},
+): { answers: string[]; attentions?: BlockAttention[][] } {
+  const idx = indices ?? set.examples.map((_, i) => i);
+  const vocab = model.answerVocab;
+  const answers: string[] = [];
+  const attentions: BlockAttention[][] = [];
+  const bs = opts.batch ?? 256;
+  for (let i = 0; i < idx.length; i += bs) {
+    const { scenes, questions } = pick(set, idx.slice(i, i + bs));
+    const f = batchFeatures(model, set, cache, scenes, questions, false);
+    const out = model.fuse(f, { outputAttentions: !!opts.attentions });
+    const best = tf.tidy(() => tf.argMax(out.logits, -1));
+    for (const a of best.dataSync()) answers.push(vocab[a]!);
+    if (opts.attentions && out.attentions) attentions.push(out.attentions);
+    tf.dispose([best, out.logits, out.pooled, f.image, f.text, f.attentionMask]);
+  }
+  return opts.attentions ? { answers, attentions } : { answers };
+}
+
+export async function trainVqaHead(model: VqaModel, train: VqaSet, evalSet: VqaSet, config: VqaTrainConfig, hooks: HeadHooks = {}): Promise<HeadResult> {
+  const log = hooks.onLog ?? (() => undefined);
+  const t0 = Date.now();
+  const answerIndex = new Map(model.answerVocab.map((a, i) => [a, i]));
+  const labelsOf = (idx: Int32Array) => Int32Array.from(idx, (i) => answerIndex.get(train.examples[i]!.answer) ?? -1);
+  const trainCache = FeatureCache.build(model, train);
+  // Held-out features are cached only while they cannot change (frozen towers); otherwise recomputed per evaluation.
+  const evalCacheNow = () => FeatureCache.build(model, evalSet);
+  if (model.frozen !== 'none') log(`cached frozen tower outputs (${model.frozen === 'towers' ? 'vision + text' : model.frozen}) for ${train.pixelShape[0]} scenes / ${train.questions.length} questions`);
+
+  const names = new Map([...model.namedVariables()].map(([k, v]) => [v.name, k]));
+  const params = new Map(model.trainableVariables().map((v) => [names.get(v.name)!, v]));
+  const opt = new AdamW(params, { lr: config.lr, beta1: config.beta1, beta2: config.beta2, eps: config.eps, weightDecay: config.weightDecay });
+  const schedule = makeSchedule({ name: config.schedule, baseLr: config.lr, warmup: Math.min(config.warmup, config.steps), steps: config.steps });
+  const rng = createRng(config.seed).fork('vqa-batches');
+  let order: number[] = [];
+  let cursor = 0;
+  const nextBatch = (): Int32Array => {
+    const out = new Int32Array(config.batchSize);
+    for (let i = 0; i < out.length; i++) {
+      if (cursor >= order.length) {
+        order = rng.shuffle(train.examples.map((_, j) => j)); // a fresh permutation per epoch
+        cursor = 0;
+      }
+      out[i] = order[cursor++]!;
+    }
+    return out;
+  };
+
+  let lastLoss = NaN;
+  let step = 0;
+  let stopped: HeadResult['stopped'] = 'completed';
+  for (; step < config.steps; step++) {
+    if (hooks.signal?.aborted) {
+      stopped = 'interrupted';
+      break;
+    }
+    const idx = nextBatch();
+    const { scenes, questions } = pick(train, idx);
+    const labels = tf.tensor1d(labelsOf(idx), 'int32');
+    opt.lr = schedule(step);
+    const { value, grads } = tf.variableGrads(() => {
+      const f = batchFeatures(model, train, trainCache, scenes, questions, true);
+      const out = model.fuse(f);
+      return vqaLoss(out.logits, labels);
+    }, [...params.values()]);
+    const named = new Map(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
+    const { norm, grads: clipped } = config.gradClipNorm > 0 ? clipByGlobalNorm(named, config.gradClipNorm) : { norm: NaN, grads: named };
+    opt.applyGradients(clipped);
+    lastLoss = (await value.data())[0]!;
+    tf.dispose([value, labels, ...Object.values(grads), ...clipped.values()]); // clipping already freed the unscaled ones
+    if (!Number.isFinite(lastLoss)) throw new Error(`VQA training: non-finite loss at step ${step + 1}; lower --lr`);
+    hooks.onStep?.({ step: step + 1, totalSteps: config.steps, loss: lastLoss, lr: opt.lr, samplesSeen: (step + 1) * config.batchSize, gradNorm: norm });
+    if (config.evalEvery > 0 && (step + 1) % config.evalEvery === 0 && step + 1 < config.steps) {
+      const ec = evalCacheNow();
+      hooks.onEval?.(step + 1, vqaAccuracy(evalSet.examples, predictSet(model, evalSet, ec).answers));
+      ec.dispose();
+    }
+    await new Promise((r) => setImmediate(r)); // let Ctrl-C through
+  }
+  const evalCache = evalCacheNow();
+  const evalAcc = vqaAccuracy(evalSet.examples, predictSet(model, evalSet, evalCache).answers);
+  hooks.onEval?.(step, evalAcc);
+  // Training accuracy on (at most) 2000 training examples, to tell under- from over-fitting.
+  const sample = train.examples.map((_, i) => i).slice(0, 2000);
+  const trainAcc = vqaAccuracy(sample.map((i) => train.examples[i]!), predictSet(model, train, trainCache, sample).answers);
+  trainCache.dispose();
+  evalCache.dispose();
+  opt.dispose();
+  return { steps: step, seconds: (Date.now() - t0) / 1000, lastLoss, eval: evalAcc, trainAccuracy: trainAcc, stopped };
+}
