@@ -21,7 +21,7 @@ describe('faults in an mpi world (mpirun -n 3, rank 1 fails)', () => {
   for (const mode of ['exit', 'kill', 'throw'] as const) {
     it(`a rank that ${mode === 'kill' ? 'is killed (SIGKILL)' : mode === 'exit' ? 'calls process.exit(3)' : 'throws'}: ranks 0 and 2 stop while waiting, naming it`, async () => {
       const stderr = await fault(mode);
-      for (const r of [0, 2]) expect(stderr).toMatch(new RegExp(`mpi group: rank ${r} stopped by SIGTERM while in allGather #1; rank 1 \\(pid \\d+ on [^)]+\\) has exited`));
+      for (const r of [0, 2]) expect(stderr).toMatch(new RegExp(`mpi group: rank ${r} stopped by SIGTERM while in (barrier #0|allGather #1); rank 1 \\(pid \\d+ on [^)]+\\) has exited`));
       // mpirun's own report names the failed rank too.
       if (mode === 'kill') expect(stderr).toMatch(/process rank 1 with PID \d+ on node \S+ exited on signal 9/);
       else expect(stderr).toMatch(/The first process to do so was:\s+Process name: \[\[\d+,\d+\],1\]\s+Exit code:\s+(3|1)/);
@@ -31,7 +31,10 @@ describe('faults in an mpi world (mpirun -n 3, rank 1 fails)', () => {
 
   it('a rank that hangs (alive, not calling collectives): the others time out naming it and the job ends', async () => {
     const stderr = await fault('hang', 3000);
-    for (const r of [0, 2]) expect(stderr).toMatch(new RegExp(`CollectiveError: mpi group: timed out after 3000 ms: rank ${r} waited in allGather #1; rank 1 has not joined it \\(its last call: barrier #0\\)`));
-    expect(stderr).toMatch(/blamedRank: 1/);
+    const timedOut = (r: number) => new RegExp(`FAULT rank=${r} CollectiveError blamedRank=1: mpi group: timed out after 3000 ms: rank ${r} waited in allGather #1; rank 1 has not joined it \\(its last call: barrier #0\\)`);
+    // Ranks 0 and 2 time out at about the same moment; the first to exit makes mpirun stop the other, which then
+    // reports the stop instead if its own timeout had not fired yet.
+    expect(timedOut(0).test(stderr) || timedOut(2).test(stderr), stderr).toBe(true);
+    for (const r of [0, 2]) expect(timedOut(r).test(stderr) || new RegExp(`mpi group: rank ${r} stopped by SIGTERM while in (barrier #0|allGather #1)`).test(stderr), stderr).toBe(true);
   });
 });

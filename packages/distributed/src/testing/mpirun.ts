@@ -60,7 +60,9 @@ export function runMpi<R>(n: number, moduleUrl: URL | string, args: unknown, opt
       try {
         const results: R[] = [];
         for (let r = 0; r < n; r++) if (existsSync(join(out, `rank-${r}.json`))) results[r] = JSON.parse(readFileSync(join(out, `rank-${r}.json`), 'utf8')) as R;
-        resolve({ code, signal, results, stdout, stderr, ms: Date.now() - t0 });
+        // Node echoes the source line of an uncaught error; in minified bundles (tfjs-backend-wasm) that is huge.
+        const trimmed = stderr.replace(/^.{2000,}$/gm, (l) => `${l.slice(0, 200)}… [${l.length} characters]`);
+        resolve({ code, signal, results, stdout, stderr: trimmed, ms: Date.now() - t0 });
       } catch (e) {
         reject(e as Error);
       }

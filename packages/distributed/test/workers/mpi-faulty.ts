@@ -14,7 +14,13 @@ export async function main({ group, rank, args }: ThreadContext<MpiFaultArgs>) {
     if (args.mode === 'throw') throw new Error('planted failure in rank ' + rank);
     if (args.mode === 'hang') await new Promise((resolve) => setTimeout(resolve, 60_000));
   }
-  await group.allGather(new Float32Array(8).fill(rank));
-  await group.barrier();
+  try {
+    await group.allGather(new Float32Array(8).fill(rank));
+    await group.barrier();
+  } catch (e) {
+    // One line with the blamed rank, for the test to read (stderr to a pipe is synchronous on Linux).
+    process.stderr.write(`FAULT rank=${rank} ${(e as Error).name} blamedRank=${(e as { blamedRank?: number }).blamedRank}: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   return 'ok';
 }
