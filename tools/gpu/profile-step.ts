@@ -25,20 +25,31 @@ export interface ProfileReport {
   rows: KernelProfileRow[];
 }
 
+/** Scope rows (custom-gradient ops, named functions) wrap kernels; older reports lack the flag (kernels are PascalCase). */
+const isScope = (x: KernelProfileRow) => x.scope ?? !/^[A-Z]/.test(x.kernel);
+
 export function profileMarkdown(r: ProfileReport, top = 25): string {
+  const rows = r.rows.filter((x) => !isScope(x));
+  const scopes = r.rows.filter(isScope);
+  const total = rows.reduce((a, x) => a + (x.totalMs || 0), 0);
+  const pct = (ms: number) => (total > 0 ? (100 * (ms || 0)) / total : Number.NaN).toFixed(1);
   const lines = [
-    `### ${r.preset} (${r.loss}) ${r.optimizer ? 'training step' : 'loss + gradients (no optimizer)'} on ${r.backend}: ${r.device}`,
+    `### ${r.preset} (${r.loss}) ${r.optimizer !== false ? 'training step' : 'loss + gradients (no optimizer)'} on ${r.backend}: ${r.device}`,
     '',
     `batch ${r.batch}, ${(r.params / 1e6).toFixed(1)}M parameters; step wall time ${r.stepMs.toFixed(0)} ms, ` +
-      `kernel time ${r.totalKernelMs.toFixed(0)} ms over ${r.kernels} kernel calls`,
+      `kernel time ${total.toFixed(0)} ms over ${rows.reduce((a, x) => a + x.calls, 0)} kernel calls`,
     '',
     '| kernel | calls | total ms | % | mean ms | slowest output |',
     '|---|---:|---:|---:|---:|---|',
-    ...r.rows.slice(0, top).map((x) => `| ${x.kernel} | ${x.calls} | ${x.totalMs.toFixed(1)} | ${(100 * x.share).toFixed(1)} | ${x.meanMs.toFixed(2)} | ${x.slowestOutput} |`),
+    ...rows.slice(0, top).map((x) => `| ${x.kernel} | ${x.calls} | ${x.totalMs.toFixed(1)} | ${pct(x.totalMs)} | ${x.meanMs.toFixed(2)} | ${x.slowestOutput} |`),
   ];
-  if (r.rows.length > top) {
-    const rest = r.rows.slice(top);
-    lines.push(`| (${rest.length} others) | ${rest.reduce((a, x) => a + x.calls, 0)} | ${rest.reduce((a, x) => a + (x.totalMs || 0), 0).toFixed(1)} | ${(100 * rest.reduce((a, x) => a + (x.share || 0), 0)).toFixed(1)} | | |`);
+  if (rows.length > top) {
+    const rest = rows.slice(top);
+    lines.push(`| (${rest.length} others) | ${rest.reduce((a, x) => a + x.calls, 0)} | ${rest.reduce((a, x) => a + (x.totalMs || 0), 0).toFixed(1)} | ${pct(rest.reduce((a, x) => a + (x.totalMs || 0), 0))} | | |`);
+  }
+  if (scopes.length) {
+    lines.push('', `Not in the table: ${scopes.map((x) => `"${x.kernel}" (${x.calls} calls, ${x.totalMs.toFixed(1)} ms)`).join(', ')}: scopes around kernels ` +
+      '(custom-gradient ops), whose time repeats the kernels they ran.');
   }
   return lines.join('\n') + '\n';
 }

@@ -83,7 +83,7 @@ export function createStepRunner(config: Json, batch: number, opts: { seed?: num
   const model = createDualEncoder(config, { seed: opts.seed ?? 0 });
   const tm = trainable(model);
   const named = new Map([...tm.namedVariables()].filter(([, v]) => v.trainable));
-  const opt = new AdamW(named, { lr: opts.lr ?? 1e-4, weightDecay: 0.1 });
+  const opt = opts.optimizer === false ? undefined : new AdamW(named, { lr: opts.lr ?? 1e-4, weightDecay: 0.1 });
   const x = syntheticBatch(config, batch, (opts.seed ?? 0) + 1);
   const pixelValues = tf.tensor4d(x.pixels, x.pixelShape);
   const inputIds = tf.tensor2d(x.ids, x.textShape, 'int32');
@@ -102,7 +102,7 @@ export function createStepRunner(config: Json, batch: number, opts: { seed?: num
     params: [...tm.namedVariables().values()].reduce((a, v) => a + v.size, 0),
     step() {
       const { loss, grads } = computeGradients(tm, micro);
-      if (opts.optimizer === false) {
+      if (!opt) {
         tf.dispose([...grads.values()]);
         return loss;
       }
@@ -114,7 +114,7 @@ export function createStepRunner(config: Json, batch: number, opts: { seed?: num
     },
     dispose() {
       tf.dispose([pixelValues, inputIds, ...(accum === 1 ? [] : micro.flatMap((m) => [m.pixelValues, m.inputIds]))]);
-      opt.dispose();
+      opt?.dispose();
       tf.dispose(tm.extra);
       model.dispose();
     },

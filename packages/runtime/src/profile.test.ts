@@ -24,7 +24,25 @@ describe('profileKernels', () => {
     expect(await result.data()).toEqual(new Float32Array([4 * 8 * 8 * 8 * 8]));
     const top = rows.find((r) => r.kernel === 'BatchMatMul')!;
     expect(top.slowestOutput).toMatch(/^\[\d+,\d+(,\d+)?\]/);
-    expect(rows.reduce((a, r) => a + r.share, 0)).toBeCloseTo(1, 6);
+    expect(rows.reduce((a, r) => a + (r.scope ? 0 : r.share), 0)).toBeCloseTo(1, 6);
+    expect(rows.every((r) => !r.scope)).toBe(true);
     tf.dispose([result, w, x]);
+  });
+
+  it('reports custom-gradient ops as scopes, outside the kernel total (their time repeats their kernels\')', async () => {
+    const square = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+      save([x]);
+      return { value: tf.mul(x, x), gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(s!, 2)) };
+    }) as (x: tf.Tensor) => tf.Tensor;
+    const x = tf.ones([64, 64]);
+    const { result, rows, totalKernelMs } = await profileKernels(() => tf.sum(square(x)));
+    const scope = rows.find((r) => r.scope)!;
+    expect(scope).toBeDefined();
+    expect(Number.isNaN(scope.share)).toBe(true);
+    expect(rows.find((r) => r.kernel === 'Multiply')!.scope).toBe(false);
+    expect(rows.indexOf(scope)).toBeGreaterThan(rows.findIndex((r) => r.kernel === 'Multiply')); // kernels first
+    expect(totalKernelMs).toBeCloseTo(rows.filter((r) => !r.scope).reduce((a, r) => a + r.totalMs, 0), 9);
+    expect(await result.data()).toEqual(new Float32Array([64 * 64]));
+    tf.dispose([result, x]);
   });
 });

@@ -9,8 +9,13 @@ export interface KernelProfileRow {
   calls: number;
   totalMs: number;
   meanMs: number;
-  /** totalMs / sum of all rows' totalMs. */
+  /** totalMs / sum of all kernel rows' totalMs (NaN for scope rows). */
   share: number;
+  /**
+   * A scope, not a kernel: tf.customGrad ops ("unnamed scope") and named functions are recorded around the kernels
+   * they run, so their time (wall time on cpu/wasm) repeats their kernels'. Excluded from totalKernelMs and shares.
+   */
+  scope: boolean;
   bytesAdded: number;
   /** Output shapes of the most expensive call, e.g. "[256,512]". */
   slowestOutput: string;
@@ -34,7 +39,9 @@ export async function profileKernels<T>(fn: () => T | Promise<T>): Promise<Kerne
   const byName = new Map<string, KernelProfileRow & { slowest: number }>();
   for (const k of info.kernels) {
     const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : Number.NaN;
-    const row = byName.get(k.name) ?? { kernel: k.name, calls: 0, totalMs: 0, meanMs: 0, share: 0, bytesAdded: 0, slowestOutput: '', slowest: -1 };
+    const row = byName.get(k.name) ?? {
+      kernel: k.name, calls: 0, totalMs: 0, meanMs: 0, share: 0, scope: !tf.getKernel(k.name, tf.getBackend()), bytesAdded: 0, slowestOutput: '', slowest: -1,
+    };
     row.calls++;
     row.totalMs += ms;
     row.bytesAdded += k.bytesAdded;
@@ -45,8 +52,9 @@ export async function profileKernels<T>(fn: () => T | Promise<T>): Promise<Kerne
     byName.set(k.name, row);
   }
   const rows = [...byName.values()].map(({ slowest: _s, ...r }) => ({ ...r, meanMs: r.totalMs / r.calls }));
-  const totalKernelMs = rows.reduce((a, r) => a + (Number.isNaN(r.totalMs) ? 0 : r.totalMs), 0);
-  for (const r of rows) r.share = totalKernelMs > 0 ? r.totalMs / totalKernelMs : Number.NaN;
-  rows.sort((a, b) => (b.totalMs || 0) - (a.totalMs || 0) || b.calls - a.calls);
+  const totalKernelMs = rows.reduce((a, r) => a + (r.scope || Number.isNaN(r.totalMs) ? 0 : r.totalMs), 0);
+  for (const r of rows) r.share = !r.scope && totalKernelMs > 0 ? r.totalMs / totalKernelMs : Number.NaN;
+  // Kernels by time, then scopes.
+  rows.sort((a, b) => Number(a.scope) - Number(b.scope) || (b.totalMs || 0) - (a.totalMs || 0) || b.calls - a.calls);
   return { result, rows, totalKernelMs, peakBytes: info.peakBytes, newTensors: info.newTensors, newBytes: info.newBytes };
 }
