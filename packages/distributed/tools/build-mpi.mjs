@@ -98,7 +98,7 @@ function withLock(fn) {
 
 /** Loads the built addon in a fresh process: catches a binding that compiles but cannot load (missing libmpi). */
 function verify(path) {
-  const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path)})`], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['-e', `process.dlopen({ exports: {} }, ${JSON.stringify(path)})`], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`built ${path} but it does not load: ${(r.stderr || '').trim().split('\n').slice(0, 3).join(' ')}`);
 }
 
@@ -119,9 +119,13 @@ function build() {
   mkdirSync(dirname(OUT), { recursive: true });
   const tmp = `${OUT}.${process.pid}.tmp`;
   const r = spawnSync(mpicc, ['-O2', '-Wall', '-shared', '-fPIC', '-DNAPI_VERSION=8', `-I${join(nodedir, 'include', 'node')}`, join(PKG, 'native', 'duet_mpi.c'), '-o', tmp], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${gypError}; compiling with ${mpicc} failed too: ${(r.stderr || '').trim().split('\n').slice(-4).join(' | ')}`);
-  verify(tmp);
-  renameSync(tmp, OUT);
+  try {
+    if (r.status !== 0) throw new Error(`${gypError}; compiling with ${mpicc} failed too: ${(r.stderr || '').trim().split('\n').slice(-4).join(' | ')}`);
+    verify(tmp);
+    renameSync(tmp, OUT);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
   return `${mpicc} directly (${gypError})`;
 }
 
