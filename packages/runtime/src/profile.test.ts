@@ -30,10 +30,11 @@ describe('profileKernels', () => {
   });
 
   it('reports custom-gradient ops as scopes, outside the kernel total (their time repeats their kernels\')', async () => {
-    const square = tf.customGrad((x: tf.Tensor, save: tf.GradSaveFunc) => {
+    const square = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+      const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
       save([x]);
       return { value: tf.mul(x, x), gradFunc: (dy: tf.Tensor, [s]: tf.Tensor[]) => tf.mul(dy, tf.mul(s!, 2)) };
-    }) as (x: tf.Tensor) => tf.Tensor;
+    }) as unknown as (x: tf.Tensor) => tf.Tensor;
     const x = tf.ones([64, 64]);
     const { result, rows, totalKernelMs } = await profileKernels(() => tf.sum(square(x)));
     const scope = rows.find((r) => r.scope)!;
