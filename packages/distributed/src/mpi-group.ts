@@ -49,6 +49,7 @@ export class MpiGroup implements ProcessGroup {
   }
 
   async allGather(x: Float32Array): Promise<Float32Array[]> {
+    this.checkBuffer('allGather', x);
     const { data, counts } = await this.track('allGather', () => this.native.allgatherv(x));
     // Ring all-gather: every block but the right neighbour's passes through this rank once.
     if (this.worldSize > 1) this.sent += 4 * (data.length - counts[(this.rank + 1) % this.worldSize]!);
@@ -62,6 +63,7 @@ export class MpiGroup implements ProcessGroup {
   }
 
   async allReduce(x: Float32Array, op: ReduceOp = 'sum'): Promise<Float32Array> {
+    this.checkBuffer('allReduce', x);
     this.checkOp('allReduce', op);
     const out = await this.track('allReduce', () => this.native.allreduce(x));
     if (out.length !== x.length) throw new CollectiveError(`mpi group: allReduce returned ${out.length} values for ${x.length}`, -1);
@@ -73,6 +75,7 @@ export class MpiGroup implements ProcessGroup {
   }
 
   async reduceScatter(x: Float32Array, counts: number[], op: ReduceOp = 'sum'): Promise<Float32Array> {
+    this.checkBuffer('reduceScatter', x);
     this.checkOp('reduceScatter', op);
     if (counts.length !== this.worldSize || counts.some((c) => !Number.isInteger(c) || c < 0) || counts.reduce((a, b) => a + b, 0) !== x.length) {
       throw new Error(`reduceScatter: counts must be ${this.worldSize} non-negative integers summing to ${x.length}, got [${counts.join(', ')}]`);
@@ -84,6 +87,7 @@ export class MpiGroup implements ProcessGroup {
   }
 
   async broadcast(x: Float32Array, root: number): Promise<Float32Array> {
+    this.checkBuffer('broadcast', x);
     this.checkRank(root, 'broadcast root');
     const out = await this.track('broadcast', () => this.native.bcast(x, root));
     // Ring pipeline from the root: every rank but the last in the chain forwards the buffer once.
@@ -92,6 +96,7 @@ export class MpiGroup implements ProcessGroup {
   }
 
   async sendRecv(x: Float32Array, to: number, from: number): Promise<Float32Array> {
+    this.checkBuffer('sendRecv', x);
     this.checkRank(to, 'sendRecv to');
     this.checkRank(from, 'sendRecv from');
     this.sent += x.byteLength;
@@ -109,12 +114,20 @@ export class MpiGroup implements ProcessGroup {
     try {
       return await call();
     } catch (e) {
-      const err = e as Error & { blamedRank?: number };
+      const err = e as Error & { blamedRank?: number; seq?: number };
+      if (typeof err.seq !== 'number') throw e; // bad arguments, rejected before reaching MPI: the group is fine
       const ce = new CollectiveError(err.message, typeof err.blamedRank === 'number' ? err.blamedRank : -1);
       this.failure ??= ce;
       throw ce;
     } finally {
       this.inFlight.delete(seq);
+    }
+  }
+
+  private checkBuffer(what: string, x: unknown): void {
+    if (!(x instanceof Float32Array)) {
+      const got = x === null ? 'null' : ArrayBuffer.isView(x) ? x.constructor.name : Array.isArray(x) ? 'an array' : typeof x;
+      throw new TypeError(`${what}: expected a Float32Array, got ${got}`);
     }
   }
 

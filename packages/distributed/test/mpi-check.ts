@@ -8,6 +8,9 @@ export type MpiScriptOut = {
   ticksWhileWaiting: number | null;
   concurrent: { gathered: number[][]; sum: number[]; bcast: number[]; ring: number[]; barrier: number };
   largeOk: boolean;
+  argErrors: string[];
+  sparse: number[][];
+  emptyRing: number;
   bytesSent: number;
   netIfaces: string[];
 };
@@ -42,5 +45,8 @@ export function checkMpiScript(results: MpiScriptOut[], w: number): void {
     expect(res.concurrent.bcast).toEqual([0, 1, 2]);
     expect(res.concurrent.ring).toEqual(Array.from({ length: ((r - 1 + w) % w) + 1 }, (_, i) => 100 * ((r - 1 + w) % w) + i));
     expect(res.largeOk).toBe(true);
+    expect(res.argErrors).toEqual([`TypeError: allReduce: expected a Float32Array, got an array`, `Error: sendRecv to: expected a rank in [0, ${w}), got ${w}`]);
+    expect(res.sparse).toEqual(ranks.map((q) => (q % 2 ? [] : [q, q])));
+    expect(res.emptyRing).toBe(0);
   });
 }

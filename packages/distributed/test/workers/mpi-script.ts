@@ -6,7 +6,15 @@ import type { ThreadContext } from '../../src/index.js';
 import { input, runScript } from '../script.js';
 
 export async function main({ group, rank, worldSize: w }: ThreadContext) {
+  // Bad arguments are rejected before reaching MPI and leave the group usable.
+  const argErrors = await Promise.all([
+    group.allReduce([1, 2] as unknown as Float32Array).then(() => 'accepted', (e: Error) => `${e.name}: ${e.message}`),
+    group.sendRecv(new Float32Array(1), w, 0).then(() => 'accepted', (e: Error) => `${e.name}: ${e.message}`),
+  ]);
   const script = await runScript(group);
+  // Empty contributions: every other rank gathers nothing, sends nothing.
+  const sparse = (await group.allGather(new Float32Array(rank % 2 ? 0 : 2).fill(rank))).map((a) => [...a]);
+  const emptyRing = (await group.sendRecv(new Float32Array(0), (rank + 1) % w, (rank - 1 + w) % w)).length;
   // Rank 0 joins late; the others count event-loop turns while their all-reduce waits for it.
   let ticks = 0;
   const timer = setInterval(() => ticks++, 5);
@@ -29,6 +37,9 @@ export async function main({ group, rank, worldSize: w }: ThreadContext) {
     ticksWhileWaiting: rank === 0 ? null : ticks,
     concurrent: { gathered: gathered.map((a) => [...a]), sum: [...sum], bcast: [...bcast], ring: [...ring], barrier: barrier.length },
     largeOk,
+    argErrors,
+    sparse,
+    emptyRing,
     bytesSent: group.bytesSent,
     // The network interfaces this rank sees (which namespace it runs in, for the two-namespace test).
     netIfaces: readdirSync('/sys/class/net').sort(),
