@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MicroBatcher } from './batcher.js';
+import { MicroBatcher, QueueFullError } from './batcher.js';
 
 function recorder(fail = false) {
   const calls: number[][] = [];
@@ -40,5 +40,18 @@ describe('MicroBatcher', () => {
     expect(await b.submit([])).toEqual([]);
     expect(await b.submit([7])).toEqual([70]);
     expect(calls).toEqual([[7]]);
+  });
+
+  it('bounds the rows waiting: past maxQueue submit rejects at once, an empty queue still takes a large request', async () => {
+    const { calls, run } = recorder();
+    const b = new MicroBatcher(run, { waitMs: 5, maxBatch: 4, maxQueue: 3 });
+    const first = b.submit([1, 2]); // queued (2 rows)
+    const second = b.submit([3]); // queued (3 rows)
+    await expect(b.submit([4])).rejects.toBeInstanceOf(QueueFullError);
+    expect(b.pending).toBe(3);
+    expect(await Promise.all([first, second])).toEqual([[10, 20], [30]]);
+    expect(b.pending).toBe(0);
+    expect(await b.submit([5, 6, 7, 8, 9])).toEqual([50, 60, 70, 80, 90]);
+    expect(calls).toEqual([[1, 2, 3], [5, 6, 7, 8, 9]]);
   });
 });

@@ -1,6 +1,13 @@
 // Micro-batching: concurrent requests submitted within `waitMs` (or until `maxBatch` rows) run as one call, so
 // onnxruntime sees one larger batch instead of many single rows. One call runs at a time; requests that arrive
-// meanwhile form the next batch.
+// meanwhile form the next batch. The queue is bounded (maxQueue rows waiting): past it, submit rejects at once with
+// QueueFullError, so an open-loop overload sheds requests instead of holding their decoded inputs in memory.
+export class QueueFullError extends Error {
+  constructor(readonly queued: number, readonly maxQueue: number) {
+    super(`${queued} rows are already waiting (limit ${maxQueue})`);
+  }
+}
+
 export class MicroBatcher<I, O> {
   private queue: { items: I[]; resolve: (o: O[]) => void; reject: (e: unknown) => void }[] = [];
   private queued = 0;
@@ -9,16 +16,24 @@ export class MicroBatcher<I, O> {
 
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    private readonly opts: { waitMs: number; maxBatch: number; onBatch?: (rows: number, requests: number) => void },
+    private readonly opts: { waitMs: number; maxBatch: number; maxQueue?: number; onBatch?: (rows: number, requests: number) => void },
   ) {}
 
   submit(items: I[]): Promise<O[]> {
     if (items.length === 0) return Promise.resolve([]);
+    // An empty queue always accepts (a single request larger than the bound still runs).
+    const max = this.opts.maxQueue;
+    if (max !== undefined && this.queued > 0 && this.queued + items.length > max) return Promise.reject(new QueueFullError(this.queued, max));
     return new Promise<O[]>((resolve, reject) => {
       this.queue.push({ items, resolve, reject });
       this.queued += items.length;
       this.schedule();
     });
+  }
+
+  /** Rows waiting for a call (not counting the running one). */
+  get pending(): number {
+    return this.queued;
   }
 
   private schedule(): void {

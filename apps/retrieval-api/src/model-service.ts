@@ -2,7 +2,12 @@
 import { createEmbedder, goldenCheck, type Embedder } from '@duet/inference/node';
 import type { RawImage } from '@duet/preprocess';
 import { ApiError } from './errors.js';
-import { MicroBatcher } from './batcher.js';
+import { MicroBatcher, QueueFullError } from './batcher.js';
+
+function overloaded(e: unknown): never {
+  if (e instanceof QueueFullError) throw new ApiError(503, 'overloaded', `the model is busy (${e.message}); retry later`);
+  throw e;
+}
 
 export interface ModelInfo {
   name: string;
@@ -23,7 +28,7 @@ export class ModelService {
 
   constructor(
     readonly modelDir: string,
-    private readonly opts: { verify: boolean; waitMs: number; maxBatch: number; onBatch: (tower: 'text' | 'vision', rows: number, requests: number) => void },
+    private readonly opts: { verify: boolean; waitMs: number; maxBatch: number; maxQueue?: number; onBatch: (tower: 'text' | 'vision', rows: number, requests: number) => void },
   ) {
     this.loaded = this.load().catch((e: Error) => {
       this.loadError = e.message;
@@ -43,7 +48,8 @@ export class ModelService {
     const name = (c as { _name_or_path?: string })._name_or_path || this.modelDir.split(/[\\/]/).filter(Boolean).pop() || 'model';
     this.info = { name, lossFamily: emb.lossFamily, dim: emb.dim, imageSize: c.vision_config.image_size, maxTextTokens: c.text_config.max_position_embeddings };
     const split = (data: Float32Array, n: number): Float32Array[] => Array.from({ length: n }, (_, i) => data.slice(i * emb.dim, (i + 1) * emb.dim));
-    const batch = { waitMs: this.opts.waitMs, maxBatch: this.opts.maxBatch };
+    // At most maxQueue rows wait per tower (default 16 full batches); beyond that requests get 503 overloaded.
+    const batch = { waitMs: this.opts.waitMs, maxBatch: this.opts.maxBatch, maxQueue: this.opts.maxQueue ?? 16 * Math.max(this.opts.maxBatch, 4) };
     this.textBatcher = new MicroBatcher(async (texts) => split((await emb.embedTexts(texts)).data, texts.length), {
       ...batch, onBatch: (r, q) => this.opts.onBatch('text', r, q),
     });
@@ -67,12 +73,12 @@ export class ModelService {
   /** L2-normalised text embeddings, one per text (micro-batched with concurrent requests). */
   async embedTexts(texts: string[]): Promise<Float32Array[]> {
     await this.require();
-    return this.textBatcher!.submit(texts);
+    return this.textBatcher!.submit(texts).catch(overloaded);
   }
 
   async embedImages(images: RawImage[]): Promise<Float32Array[]> {
     await this.require();
-    return this.imageBatcher!.submit(images);
+    return this.imageBatcher!.submit(images).catch(overloaded);
   }
 
   async dispose(): Promise<void> {
