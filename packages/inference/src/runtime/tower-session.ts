@@ -1,5 +1,5 @@
 // One exported tower (text or vision) behind an onnxruntime session: feeds in the model's own input dtypes, batches.
-import type { ModelFolder } from '@duet/model-format';
+import { ModelFolderError, type ModelFolder } from '@duet/model-format';
 import { InferenceError, MissingOnnxError } from './errors.js';
 import { onnxFile, type OnnxDtype, type OrtModuleLike, type OrtSessionLike, type OrtTensorLike } from './ort-types.js';
 
@@ -16,8 +16,15 @@ export interface PixelInput {
 
 export async function openTowerSession(ort: OrtModuleLike, folder: ModelFolder, tower: 'text' | 'vision', dtype: OnnxDtype, options?: Record<string, unknown>): Promise<OrtSessionLike> {
   const file = onnxFile(tower, dtype);
-  if (!folder.hasFile(file)) throw new MissingOnnxError(folder.location, file);
-  const bytes = await folder.readFile(file);
+  // hasFile() is authoritative only where existence is knowable without I/O (file system, duet.json); a URL folder
+  // published without duet.json (e.g. a transformers.js model) is probed by reading the file itself.
+  let bytes: Uint8Array;
+  try {
+    bytes = await folder.readFile(file);
+  } catch (e) {
+    if (e instanceof ModelFolderError) throw new MissingOnnxError(folder.location, file);
+    throw e;
+  }
   try {
     return await ort.InferenceSession.create(bytes, options);
   } catch (e) {
