@@ -54,6 +54,24 @@ describe('webgpu backend (Node, Dawn)', () => {
     tf.dispose([a, b, y, ids, big]);
   });
 
+  it('UnsortedSegmentSum (gather gradient) is the CSR kernel: exact sums, ids outside [0, n) dropped, int32 too', async () => {
+    expect(tf.getBackend()).toBe('webgpu');
+    // rows [i, 10 i] for i = 0..5; ids 2, 0, 2, -1, 7 (out of range), 0 -> seg0 = rows 1+5, seg1 = none, seg2 = rows 0+2.
+    const x = tf.tensor2d([0, 0, 1, 10, 2, 20, 3, 30, 4, 40, 5, 50], [6, 2]);
+    const ids = tf.tensor1d([2, 0, 2, -1, 7, 0], 'int32');
+    expect(await tf.unsortedSegmentSum(x, ids, 3).array()).toEqual([[6, 60], [0, 0], [2, 20]]);
+    expect(await tf.unsortedSegmentSum(tf.cast(x, 'int32'), ids, 3).array()).toEqual([[6, 60], [0, 0], [2, 20]]);
+    // rank 3 rows, and the gradient of gather: d/dtable sum(gather(table, ids) * w) = per-row sums of w.
+    const x3 = tf.ones([4, 2, 3]);
+    expect(await tf.unsortedSegmentSum(x3, tf.tensor1d([1, 1, 0, 1], 'int32'), 2).array()).toEqual([[[1, 1, 1], [1, 1, 1]], [[3, 3, 3], [3, 3, 3]]]);
+    const table = tf.zeros([5, 2]);
+    const gIds = tf.tensor1d([4, 1, 4, 4], 'int32');
+    const w = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8], [4, 2]);
+    const [dTable] = tf.grads((t: tf.Tensor) => tf.sum(tf.mul(tf.gather(t, gIds), w)))([table]);
+    expect(await dTable!.array()).toEqual([[0, 0], [3, 4], [0, 0], [0, 0], [1 + 5 + 7, 2 + 6 + 8]]);
+    tf.dispose([x, ids, x3, table, gIds, w, dTable!]);
+  });
+
   it('reports GPU memory and the leak helper works on GPU tensors', async () => {
     expect(tf.getBackend()).toBe('webgpu');
     const before = memorySnapshot();

@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { BackendUnavailableError } from './errors.js';
+import { registerWebGpuKernels } from './webgpu-kernels.js';
 import type { InitResult } from './types.js';
 
 /** Limits reported in BackendInfo.limits (the ones that bound tensor sizes and kernel shapes). */
@@ -90,6 +91,7 @@ export async function activateWebGpu(
     registered = { gpu, summary };
   }
   const { summary } = registered;
+  registerWebGpuKernels();
   let ok = false;
   try {
     ok = await tf.setBackend('webgpu');
