@@ -16,8 +16,9 @@ export interface MpiGroupOptions {
   /** Thread level requested from MPI_Init_thread. All MPI calls come from the binding's one thread: 'funneled' (default) suffices. */
   threadLevel?: MpiThreadLevel;
   /**
-   * Install SIGTERM/SIGINT handlers that print which operation this rank was in and which local peers are gone
-   * before exiting (mpirun stops the survivors with SIGTERM when a rank dies). Default true.
+   * Install a SIGTERM handler that prints which operation this rank was in and which local peers are gone, then
+   * exits with 143 unless the application has SIGTERM handlers too (mpirun stops the survivors with SIGTERM when a
+   * rank dies). Default true.
    */
   handleSignals?: boolean;
 }
@@ -55,12 +56,13 @@ function installExitHooks(native: MpiNative, group: MpiGroup, signals: boolean):
     native.shutdown(clean, clean ? 30_000 : 2000);
   });
   if (!signals) return;
-  for (const sig of ['SIGTERM', 'SIGINT'] as const) {
-    process.once(sig, () => {
-      process.stderr.write(`${describeStop(group, sig)}\n`);
-      process.exit(sig === 'SIGTERM' ? 143 : 130);
-    });
-  }
+  // mpirun / srun stop the surviving ranks with SIGTERM when one fails. Say where this rank was; exit unless the
+  // application has SIGTERM handlers of its own (then they decide). SIGINT (Ctrl-C) is left to the application.
+  const onTerm = () => {
+    process.stderr.write(`${describeStop(group, 'SIGTERM')}\n`);
+    if (process.listenerCount('SIGTERM') === 1) process.exit(143);
+  };
+  process.on('SIGTERM', onTerm);
 }
 
 /** "mpi group: rank 0 stopped by SIGTERM while in allGather #12; rank 1 (pid 4242 on vm) has exited". */
