@@ -51,7 +51,9 @@ export function runMpi<R>(n: number, moduleUrl: URL | string, args: unknown, opt
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
-      child.kill('SIGKILL');
+      // SIGTERM lets mpirun stop its ranks; SIGKILL if it does not go.
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
       reject(new Error(`mpirun -n ${n} did not finish within ${opts.timeoutMs ?? 90_000} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`));
     }, opts.timeoutMs ?? 90_000);
     child.on('error', reject);

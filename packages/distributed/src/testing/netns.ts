@@ -32,11 +32,28 @@ const PRIVATE_SHM = 'mount -t tmpfs -o size=1g duet-shm /dev/shm';
 
 const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** Creates namespaces duet<id>a/b with 10.<x>.<y>.1/2 on a veth pair; `rateMbit` caps each direction with tc tbf. */
+/** Deletes namespaces left by runs that were killed before their cleanup (their creator's pid is gone). */
+function sweepStale(): void {
+  const list = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  for (const m of list.matchAll(/^(duet-(\d+)-\d+-[ab])\b/gm)) {
+    const pid = Number(m[2]);
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (e) {
+      alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+    }
+    if (!alive) spawnSync('ip', ['netns', 'del', m[1]!], { stdio: 'ignore' });
+  }
+}
+
+/** Creates namespaces duet-<pid>-<r>-a/b with 10.<x>.<y>.1/2 on a veth pair; `rateMbit` caps each direction with tc tbf. */
 export function createNetnsPair(opts: { rateMbit?: number } = {}): NetnsPair {
-  const id = `${process.pid % 100000}${Math.floor(Math.random() * 100)}`;
-  const ns: [string, string] = [`duet${id}a`, `duet${id}b`];
-  const dev: [string, string] = [`dv${id}a`, `dv${id}b`];
+  sweepStale();
+  const r = Math.floor(Math.random() * 100);
+  const ns: [string, string] = [`duet-${process.pid}-${r}-a`, `duet-${process.pid}-${r}-b`];
+  const id = `${process.pid % 100000}${r}`;
+  const dev: [string, string] = [`dv${id}a`, `dv${id}b`]; // interface names: at most 15 characters
   const x = 100 + (process.pid % 100);
   const y = Math.floor(Math.random() * 250);
   const ip: [string, string] = [`10.${x}.${y}.1`, `10.${x}.${y}.2`];
