@@ -28,7 +28,10 @@ function imageRects(img: AttentionFigureExample['image'], x0: number, y0: number
   return out.join('');
 }
 
-/** One row per example: image, per-token heat overlays (each normalised to its own maximum), then the matrix. */
+/**
+ * One row per example: the image, one heat overlay per token (opacity ∝ weight / the example's largest weight, so
+ * tokens that no patch attends to stay clear), then the patch × token matrix on the same scale.
+ */
 export function attentionFigureSvg(examples: AttentionFigureExample[], opts: { scale?: number } = {}): string {
   const scale = opts.scale ?? 2;
   const maxTokens = Math.max(1, ...examples.map((e) => e.tokens.length));
@@ -48,10 +51,10 @@ export function attentionFigureSvg(examples: AttentionFigureExample[], opts: { s
     parts.push(`<text x="${gap}" y="${y0 - 4}">${esc(ex.title)}</text>`);
     parts.push(imageRects(ex.image, gap, y0, scale));
     const patch = (ex.image.width * scale) / ex.grid;
+    let max = 0;
+    for (const v of ex.attention) max = Math.max(max, v);
     for (let t = 0; t < nt; t++) {
       const x0 = gap + (t + 1) * (tile + gap);
-      let max = 0;
-      for (let p = 0; p < np; p++) max = Math.max(max, ex.attention[p * nt + t]!);
       parts.push(imageRects(ex.image, x0, y0, scale));
       for (let p = 0; p < np; p++) {
         const a = max > 0 ? ex.attention[p * nt + t]! / max : 0;
@@ -59,11 +62,9 @@ export function attentionFigureSvg(examples: AttentionFigureExample[], opts: { s
       }
       parts.push(`<text x="${x0 + tile / 2}" y="${y0 + tile + 14}" text-anchor="middle">${esc(ex.tokens[t]!)}</text>`);
     }
-    // Patch × token matrix (rows: patches, columns: tokens), shared scale per example.
+    // Patch × token matrix (rows: patches, columns: tokens), same scale.
     const mx = gap + (maxTokens + 1) * (tile + gap) + gap;
     const ch = Math.min(cell, tile / np);
-    let max = 0;
-    for (const v of ex.attention) max = Math.max(max, v);
     for (let p = 0; p < np; p++) {
       for (let t = 0; t < nt; t++) {
         const a = max > 0 ? ex.attention[p * nt + t]! / max : 0;

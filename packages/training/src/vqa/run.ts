@@ -104,15 +104,16 @@ function figureExample(model: VqaModel, set: VqaSet, session: Session, exampleId
 
 async function attentionFigure(model: VqaModel, set: VqaSet, session: Session, n: number, outDir: string): Promise<string | undefined> {
   if (n <= 0 || model.fusionConfig.type !== 'cross_attention') return undefined;
-  // Spread over question types, relational ones first (the point of cross-attention).
+  // Different scenes, spread over question types, relational ones first (the point of cross-attention).
   const order = ['relation', 'color', 'count_color', 'shape', 'exists', 'count'];
   const picked: number[] = [];
-  for (let round = 0; picked.length < n && round < 50; round++) {
-    for (const t of order) {
-      const matches = set.examples.map((e, i) => [e, i] as const).filter(([e]) => e.type === t);
-      const m = matches[round];
-      if (m && picked.length < n) picked.push(m[1]);
-    }
+  const scenes = new Set<number>();
+  for (let k = 0; picked.length < n && k < order.length * n; k++) {
+    const t = order[k % order.length]!;
+    const i = set.examples.findIndex((e) => e.type === t && !scenes.has(e.scene));
+    if (i < 0) continue;
+    picked.push(i);
+    scenes.add(set.examples[i]!.scene);
   }
   const { answers, attentions } = predictSet(model, set, undefined, picked, { attentions: true, batch: picked.length });
   const att = attentions![0]!;
