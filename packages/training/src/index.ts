@@ -34,3 +34,4 @@ export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
 export {
   openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset, type SessionShard,
 } from './session.js';
+export * from './vqa/index.js';
