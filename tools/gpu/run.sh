@@ -92,12 +92,17 @@ if ! stage time-step "$T_STEP" $NODE "$APP" time-step --preset "$PRESET" --loss 
     --warmup 1 --steps 3 --out "$OUTDIR/duet-step.json"
 fi
 PRESET_JSON=packages/encoders/src/presets/$PRESET.json
-if python3 -c 'import torch' 2>/dev/null; then
+PY=""
+for p in ${PYTHON:-} python3 /usr/bin/python3; do
+  if "$p" -c 'import torch' 2>/dev/null; then PY=$p; break; fi
+done
+if [ -n "$PY" ]; then
+  echo "-- torch: $PY ($("$PY" -c 'import torch; print(torch.__version__)'))"
   # shellcheck disable=SC2086
-  stage torch "$T_TORCH" python3 tools/gpu/torch_reference.py --preset "$PRESET_JSON" --loss siglip --batch "$BATCH" \
+  stage torch "$T_TORCH" "$PY" tools/gpu/torch_reference.py --preset "$PRESET_JSON" --loss siglip --batch "$BATCH" \
     $TORCH_ARGS --out "$OUTDIR/torch.json" > /dev/null
 else
-  echo "== torch: python3 has no torch module here; skipped (the report lists Duet alone)"
+  echo "== torch: no python3 with torch here (tried \$PYTHON, python3, /usr/bin/python3); skipped (the report lists Duet alone)"
 fi
 stage profile "$T_PROFILE" $NODE "$APP" profile --preset "$PRESET" --loss siglip --batch "$PROFILE_BATCH" --warmup 1 --out "$OUTDIR/profile.json"
 

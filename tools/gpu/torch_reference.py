@@ -147,7 +147,12 @@ def build(torch, cfg):
         def forward(self, x, mask):
             b, n, d = x.shape
             split = lambda y: y.view(b, n, self.h, d // self.h).transpose(1, 2)  # [B, H, N, dh]
-            o = F.scaled_dot_product_attention(split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x)), attn_mask=mask)
+            q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
+            if hasattr(F, "scaled_dot_product_attention"):  # torch >= 2.0 (what open_clip uses)
+                o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            else:
+                s = q @ k.transpose(-1, -2) / math.sqrt(d // self.h)
+                o = (s if mask is None else s + mask).softmax(-1) @ v
             return self.out_proj(o.transpose(1, 2).reshape(b, n, d))
 
     class Layer(nn.Module):
@@ -353,7 +358,7 @@ def main():
         log(f"torch {mode}: {result['preset']} {a.loss}, batch {a.batch} on {result['device_name']}")
         try:
             r = time_mode(torch, cfg, mode, a.batch, a.steps, a.warmup, device, log)
-        except torch.cuda.OutOfMemoryError as e:  # report, keep the other mode
+        except getattr(torch.cuda, "OutOfMemoryError", MemoryError) as e:  # report, keep the other mode
             r = {"mode": mode, "batch": a.batch, "error": f"out of memory: {str(e).splitlines()[0]}"}
             torch.cuda.empty_cache()
         if "params" in r and r["params"] != result["params_expected"]:
