@@ -17,6 +17,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,7 +86,8 @@ static char g_broken_msg[1536];
 static int g_broken_blamed = -1;
 static MPI_Request g_ctl_req = MPI_REQUEST_NULL;
 static int g_ctl_buf[2];
-static char *g_probe_busy = NULL;  // per source: an earlier sendRecv is still waiting for its message
+static char *g_probe_busy = NULL;
+static long g_max_sleep_us = 200;  // per source: an earlier sendRecv is still waiting for its message
 
 static double now_s(void) {
   struct timespec ts;
@@ -327,6 +329,8 @@ static int init_mpi(Op *op) {
 
 static void *comm_main(void *arg) {
   Op *init = arg;
+  const char *ms = getenv("DUET_MPI_POLL_MAX_SLEEP_US");
+  if (ms && *ms) g_max_sleep_us = atol(ms) < 0 ? 0 : atol(ms);
   int ok = init_mpi(init);
   complete(init);
   int stop = 0;
@@ -393,8 +397,9 @@ static void *comm_main(void *arg) {
     // core that the JS thread computes on.
     if (progressed) idle_us = 0;
     else if (a_head) {
-      idle_us = idle_us < 10 ? idle_us + 1 : (idle_us * 3 / 2 > 200 ? 200 : idle_us * 3 / 2);
+      idle_us = idle_us < 10 ? idle_us + 1 : (idle_us * 3 / 2 > g_max_sleep_us ? g_max_sleep_us : idle_us * 3 / 2);
       if (idle_us > 4) sleep_us(idle_us);
+      else sched_yield();
     }
   }
   if (ok && stop == 1 && !a_head && !g_broken) {

@@ -7,6 +7,7 @@ import { requireMpi, runMpi } from './testing.js';
 import { createNetnsPair, netnsLauncher, requireNetnsRoot, wireTxBytes, type NetnsPair } from './testing.js';
 
 const WORKER = new URL('../test/workers/mpi-script.ts', import.meta.url);
+const FAULTY = new URL('../test/workers/mpi-faulty.ts', import.meta.url);
 let pair: NetnsPair | undefined;
 
 beforeAll(() => {
@@ -39,5 +40,14 @@ describe('mpi group across two network namespaces (veth, TCP)', () => {
     expect(run.code, run.stderr).toBe(0);
     checkMpiScript(run.results, 4);
     expect(run.results.map((r) => r.netIfaces.find((n) => n !== 'lo'))).toEqual([p.dev[0], p.dev[0], p.dev[1], p.dev[1]]);
+  });
+
+  it('a rank killed in the other namespace: the job ends promptly, naming it (mpirun report and the survivor)', async () => {
+    const p = pair!;
+    const run = await runMpi<string>(2, FAULTY, { badRank: 1, mode: 'kill' }, { launcher: netnsLauncher(p, 2), timeoutMs: 60_000 });
+    expect(run.code, run.stderr).not.toBe(0);
+    expect(run.results.filter(Boolean)).toEqual([]);
+    expect(run.stderr).toMatch(/process rank 1 with PID \d+ on node \S+ exited on signal 9/);
+    expect(run.stderr).toMatch(/mpi group: rank 0 stopped by SIGTERM while in (barrier #0|allGather #1)/);
   });
 });
