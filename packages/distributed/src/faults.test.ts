@@ -23,14 +23,15 @@ describe('faults in a threads world', () => {
     expect(err.message).toMatch(/^launchThreads: rank 1 failed: planted failure in rank 1/);
     const others = err.failures.filter((f) => f.rank !== 1);
     expect(others.map((f) => f.rank).sort()).toEqual([0, 2]);
-    for (const f of others) expect(f.message).toMatch(/threads group: rank 1 failed while rank [02] was in allGather/);
+    // (Under load a peer may still be finishing the first barrier when rank 1 fails.)
+    for (const f of others) expect(f.message).toMatch(/threads group: rank 1 failed while rank [02] was in (allGather|barrier)/);
   });
 
   it('a rank that calls process.exit: reported as an exit with its code, the others name it', async () => {
     const err = await failure(2, { badRank: 1, mode: 'exit' });
     expect(err.firstRank).toBe(1);
     expect(err.failures[0]!.message).toMatch(/exited with code 3 before returning a result/);
-    expect(err.failures.find((f) => f.rank === 0)!.message).toMatch(/rank 1 failed while rank 0 was in allGather/);
+    expect(err.failures.find((f) => f.rank === 0)!.message).toMatch(/rank 1 failed while rank 0 was in (allGather|barrier)/);
   });
 
   it('a rank that returns without joining: the others fail naming it', async () => {
