@@ -4,9 +4,12 @@
 //               zero-shot accuracy before/after;
 //   time-step   times the trainer's step of a preset (default ViT-B-32 with the SigLIP loss, batch 256, 224²);
 //   profile     per-kernel table of one such step (tools/gpu/profile-step.ts);
+//   export-check  weights + batch + Duet's loss and gradient norms, for torch_reference.py --check;
 //   report      joins the JSON results (and torch_reference.py's) into one JSON + markdown table.
 // Every command writes JSON to --out. Data loading is in-process (no worker threads), so the bundle is one file.
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fromFloat32, writeSafetensors, type RawTensor } from '@duet/model-format';
 import { parseArgs } from 'node:util';
 import { createRng, initBackend, tf, type BackendName } from '@duet/runtime/node';
 import { createDualEncoder, l2Normalize } from '@duet/encoders';
@@ -17,7 +20,7 @@ import {
   AdamW, clipByGlobalNorm, computeGradients, ensembleClassEmbeds, getRecipe, makeSchedule, presetModelConfig, resolveConfig,
   textUsesAttentionMask, zeroShotAccuracy, type TensorBatch,
 } from '@duet/training';
-import { createStepRunner, modelConfig, timeSteps, trainable } from './step.ts';
+import { createStepRunner, modelConfig, syntheticBatch, timeSteps, trainable } from './step.ts';
 import { profileMarkdown, profileStep } from './profile-step.ts';
 
 const log = (m: string) => console.error(m);
@@ -173,6 +176,35 @@ async function timeStep(a: { preset: string; loss: 'clip' | 'siglip'; batch: num
   runner.dispose();
 }
 
+// ------------------------------------------------------------------------------------------------- export-check
+
+/**
+ * Writes a model's weights, a batch and Duet's loss + gradients (trainer step, no update) for torch_reference.py
+ * --check, which loads the same weights into its PyTorch model and compares: the two implementations must compute
+ * the same function, not only have the same shapes.
+ */
+async function exportCheck(a: { preset: string; loss: 'clip' | 'siglip'; batch: number; backend: BackendName; dir: string }): Promise<void> {
+  const info = await initBackend({ backend: a.backend });
+  const config = modelConfig(a.preset, a.loss);
+  const model = createDualEncoder(config, { seed: 3 });
+  const tm = trainable(model);
+  const x = syntheticBatch(config, a.batch, 4);
+  const pixelValues = tf.tensor4d(x.pixels, x.pixelShape);
+  const inputIds = tf.tensor2d(x.ids, x.textShape, 'int32');
+  const { loss, grads } = computeGradients(tm, [{ pixelValues, inputIds }]);
+  const tensors = new Map<string, RawTensor>();
+  for (const [name, v] of tm.namedVariables()) tensors.set(name, fromFloat32((await v.data()) as Float32Array, v.shape));
+  tensors.set('batch.pixel_values', fromFloat32(x.pixels, x.pixelShape));
+  tensors.set('batch.input_ids', { dtype: 'I32', shape: x.textShape, data: new Uint8Array(x.ids.buffer.slice(0)) });
+  const gradNorms: Record<string, number> = {};
+  for (const [name, g] of grads) gradNorms[name] = Math.sqrt((await tf.sum(tf.square(g)).data())[0]!);
+  mkdirSync(a.dir, { recursive: true });
+  writeFileSync(join(a.dir, 'check.safetensors'), writeSafetensors(tensors));
+  writeJson(join(a.dir, 'check.json'), { preset: a.preset, loss: a.loss, backend: info.backend, device: info.device, duetLoss: loss, gradNorms, config });
+  tf.dispose([pixelValues, inputIds, ...grads.values(), ...tm.extra]);
+  model.dispose();
+}
+
 // ------------------------------------------------------------------------------------------------- report
 
 interface TimeResult { backend: string; device: string; batch: number; medianMs: number; samplesPerS: number; params: number; preset: string; loss: string; accum?: number }
@@ -250,6 +282,9 @@ async function main(): Promise<void> {
     const r = await profileStep({ backend, preset: v.preset!, loss: v.loss as 'clip' | 'siglip', batch: num(v.batch, 2), warmup: num(v.warmup, 1) });
     writeJson(v.out, r);
     writeFileSync(v.out.replace(/\.json$/, '') + '.md', profileMarkdown(r));
+  } else if (command === 'export-check') {
+    if (!v.out) throw new Error('export-check: --out DIR is required');
+    await exportCheck({ preset: v.preset!, loss: v.loss as 'clip' | 'siglip', batch: num(v.batch, 4), backend, dir: v.out });
   } else if (command === 'report') {
     if (!v.out || !v.md) throw new Error('report: --out FILE.json and --md FILE.md are required');
     const duet = readJson<TimeResult>(v.duet);
@@ -261,7 +296,7 @@ async function main(): Promise<void> {
     writeFileSync(v.md, md);
     console.log(md);
   } else {
-    throw new Error(`usage: gpu-bench <train-tiny|time-step|profile|report> [options]; got ${JSON.stringify(command)}`);
+    throw new Error(`usage: gpu-bench <train-tiny|time-step|profile|export-check|report> [options]; got ${JSON.stringify(command)}`);
   }
   tf.disposeVariables();
 }

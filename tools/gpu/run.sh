@@ -8,8 +8,9 @@
 #   2. train-tiny: tiny-siglip on Fashion-MNIST, TINY_STEPS steps of 64 on webgpu: loss and zero-shot accuracy
 #   3. time-step: the ViT-B-32 SigLIP training step, batch BATCH (256), 224² images, on webgpu
 #   4. torch_reference.py: the same model, loss, step and batch in PyTorch eager (fp32 TF32 off; TF32 + bf16 autocast)
-#   5. profile: per-kernel table of one ViT-B-32 step on webgpu (GPU timestamp queries), batch PROFILE_BATCH
-#   6. report.json + report.md: samples/s of each and the ratios
+#   5. check: Duet (webgpu) and torch_reference.py (float64) on the same weights and batch: loss and gradient norms
+#   6. profile: per-kernel table of one ViT-B-32 step on webgpu (GPU timestamp queries), batch PROFILE_BATCH
+#   7. report.json + report.md: samples/s of each and the ratios
 # Files written to the output folder (8, the most the device tool brings back): run.log, tiny.json, duet-step.json,
 # torch.json, profile.json, profile.md, report.json, report.md.
 set -uo pipefail
@@ -103,6 +104,13 @@ if [ -n "$PY" ]; then
     $TORCH_ARGS --out "$OUTDIR/torch.json" > /dev/null
 else
   echo "== torch: no python3 with torch here (tried \$PYTHON, python3, /usr/bin/python3); skipped (the report lists Duet alone)"
+fi
+if [ -n "$PY" ]; then
+  # Same function, not only the same shapes: Duet (webgpu) and PyTorch (float64, CPU) on identical weights and batch.
+  CHECK_PRESET=$PRESET; [ "$SMOKE" = 1 ] || CHECK_PRESET=ViT-B-32
+  stage export-check 120 $NODE "$APP" export-check --preset "$CHECK_PRESET" --loss siglip --batch 2 --out "$WORK/check" &&
+    stage torch-check 180 "$PY" tools/gpu/torch_reference.py --check "$WORK/check"
+  rm -rf "$WORK/check"
 fi
 stage profile "$T_PROFILE" $NODE "$APP" profile --preset "$PRESET" --loss siglip --batch "$PROFILE_BATCH" --warmup 1 --out "$OUTDIR/profile.json"
 

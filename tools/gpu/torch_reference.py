@@ -252,6 +252,58 @@ def build(torch, cfg):
     return DualEncoder(cfg)
 
 
+def read_safetensors(path):
+    """name -> numpy array (F32 / I32 only), without the safetensors package."""
+    import numpy as np
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    out = {}
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        dt = {"F32": np.float32, "I32": np.int32}[t["dtype"]]
+        b, e = t["data_offsets"]
+        out[name] = np.frombuffer(raw[8 + n + b: 8 + n + e], dtype=dt).reshape(t["shape"])
+    return out
+
+
+def check(torch, d, tol):
+    """Loads Duet's weights and batch (gpu-bench export-check) and compares loss and gradient norms."""
+    with open(os.path.join(d, "check.json")) as f:
+        ref = json.load(f)
+    cfg = ref["config"]
+    check_supported(cfg)
+    arrays = read_safetensors(os.path.join(d, "check.safetensors"))
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    model = build(torch, cfg).double()  # float64: the reference side of the comparison carries no rounding
+    params = dict(model.named_parameters())
+    for name, p in params.items():
+        with torch.no_grad():
+            p.copy_(torch.from_numpy(arrays[name].copy()).reshape(p.shape))
+    missing = sorted(set(k for k in arrays if not k.startswith("batch.")) - set(params))
+    if missing:
+        raise SystemExit(f"check: Duet tensors the torch model lacks: {missing[:5]}")
+    pixels = torch.from_numpy(arrays["batch.pixel_values"].copy()).double()
+    ids = torch.from_numpy(arrays["batch.input_ids"].copy()).long()
+    loss = model.loss(pixels, ids)
+    loss.backward()
+    rel = lambda a, b, floor=1e-12: abs(a - b) / max(abs(b), floor)
+    loss_rel = rel(ref["duetLoss"], float(loss))
+    # Gradients that are mathematically zero (attention key biases: softmax cancels them) are rounding noise in
+    # float32, so each norm is compared relative to max(its own size, 1e-4 of the largest gradient norm).
+    norms = {n: float(p.grad.norm()) for n, p in params.items() if n in ref["gradNorms"]}
+    floor = 1e-4 * max(norms.values(), default=1.0)
+    worst = max(((rel(ref["gradNorms"][n], t, floor), n) for n, t in norms.items()), default=(0.0, ""))
+    ok = loss_rel <= tol and worst[0] <= tol
+    print(f"check {ref['preset']} ({ref['loss']}, Duet on {ref['backend']}): loss torch float64 {float(loss):.6f} vs Duet {ref['duetLoss']:.6f} "
+          f"(rel {loss_rel:.1e}); worst gradient-norm rel {worst[0]:.1e} ({worst[1]}); {len(ref['gradNorms'])} gradients; {'OK' if ok else 'MISMATCH'} (tol {tol})")
+    if not ok:
+        raise SystemExit(1)
+
+
 def no_decay(name, p):
     """Duet's AdamW exclusion rule (open_clip's, on HF names)."""
     import re
@@ -329,8 +381,14 @@ def main():
     ap.add_argument("--smoke", action="store_true", help="tiny model (2 layers, width 64, 32x32 images), batch 4, 2 steps")
     ap.add_argument("--param-count", action="store_true", help="print parameter counts from the config (no torch needed)")
     ap.add_argument("--param-shapes", action="store_true", help="print HF parameter names and shapes (no torch needed)")
+    ap.add_argument("--check", metavar="DIR", help="compare with Duet's loss and gradients on its weights (gpu-bench export-check)")
+    ap.add_argument("--check-tol", type=float, default=1e-4)
     a = ap.parse_args()
 
+    if a.check:
+        import torch
+        check(torch, a.check, a.check_tol)
+        return
     overrides = None
     if a.smoke:
         overrides = {"projection_dim": 32,
