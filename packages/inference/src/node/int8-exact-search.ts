@@ -86,6 +86,8 @@ export interface Int8ExactOptions {
   threads?: number;
   /** Query code range (default: safeQueryMax() for this CPU). */
   queryMax?: number;
+  /** Extra onnxruntime session options (e.g. `{ extra: { session: { intra_op: { allow_spinning: '0' } } } }`). */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
 }
 
 /** Growable per-query candidate list (row, upper bound). */
@@ -125,7 +127,7 @@ export class Int8ExactSearch<M = unknown> {
     if (!Number.isInteger(blockRows) || blockRows <= 0) throw new InferenceError(`blockRows: expected a positive integer, got ${blockRows}`);
     const queryMax = opts.queryMax ?? safeQueryMax();
     if (!Number.isInteger(queryMax) || queryMax < 1 || queryMax > 127) throw new InferenceError(`queryMax: expected an integer in [1, 127], got ${queryMax}`);
-    const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? 0 });
+    const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? 0, ...opts.sessionOptions });
     return new Int8ExactSearch(index, session, blockRows, queryMax);
   }
 
