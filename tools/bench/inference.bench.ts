@@ -154,6 +154,9 @@ async function embeddingBench(): Promise<{ rows: Row[]; vitOptimizedOps: string 
     const sides: Side[] = [
       ortSide('ort-node', ortNodeModule, await ortNodeModule.InferenceSession.create(vision, opts), await ortNodeModule.InferenceSession.create(text, opts), config, m.bImg, m.bTxt),
       tfjsSide(m.raw, config, tensors, m.bImg, m.bTxt),
+      // One intra-op thread, like the tfjs wasm side: the per-core kernel speedup, less sensitive to other load.
+      ortSide('ort-node-1t', ortNodeModule, await ortNodeModule.InferenceSession.create(vision, { ...opts, intraOpNumThreads: 1 }),
+        await ortNodeModule.InferenceSession.create(text, { ...opts, intraOpNumThreads: 1 }), config, m.bImg, m.bTxt),
       ortSide('ort-web', web, await web.InferenceSession.create(vision, opts), await web.InferenceSession.create(text, opts), config, m.bImg, m.bTxt),
     ];
     for (const side of sides) {
@@ -174,14 +177,16 @@ async function embeddingBench(): Promise<{ rows: Row[]; vitOptimizedOps: string 
       }
       console.log(`[embed] ${m.name} round ${r + 1}/${ROUNDS}: ` + sides.map((s) => `${s.name} ${img[s.name]!.at(-1)!.toFixed(1)} img/s ${txt[s.name]!.at(-1)!.toFixed(1)} txt/s`).join(', '));
     }
-    const tf = sides[1]!.name;
-    const ratio = (xs: Record<string, number[]>) => median(xs['ort-node']!.map((v, i) => v / xs[tf]![i]!));
+    const tf = sides[1]!.name; // tfjs-wasm
+    const ratio = (xs: Record<string, number[]>, side = 'ort-node') => median(xs[side]!.map((v, i) => v / xs[tf]![i]!));
     rows.push({
       model: m.name, 'batch img/txt': `${m.bImg}/${m.bTxt}`, rounds: ROUNDS, 'load before/after': `${load0} / ${load()}`,
       'ort-node img/s': median(img['ort-node']!), [`${tf} img/s`]: median(img[tf]!), 'ort-web img/s': median(img['ort-web']!),
       'ort-node txt/s': median(txt['ort-node']!), [`${tf} txt/s`]: median(txt[tf]!), 'ort-web txt/s': median(txt['ort-web']!),
       'img speedup ort/tfjs (median)': ratio(img), 'img speedup min..max': `${Math.min(...img['ort-node']!.map((v, i) => v / img[tf]![i]!)).toFixed(2)}..${Math.max(...img['ort-node']!.map((v, i) => v / img[tf]![i]!)).toFixed(2)}`,
       'txt speedup ort/tfjs (median)': ratio(txt),
+      'ort-node-1t img/s': median(img['ort-node-1t']!), 'ort-node-1t txt/s': median(txt['ort-node-1t']!),
+      'img speedup 1 thread': ratio(img, 'ort-node-1t'), 'txt speedup 1 thread': ratio(txt, 'ort-node-1t'),
     });
     for (const side of sides) await side.dispose();
   }

@@ -7,6 +7,7 @@
 // ties by lower index); only the bytes scanned (and the multiply-adds' width) shrink.
 // The scan is pipelined: onnxruntime scores block b+1 on its threads while JS filters block b.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import type { ExactIndex, SearchHit } from '../retrieval/exact-index.js';
@@ -82,7 +83,7 @@ function quantizeRow(x: Float32Array, off: number, dim: number, codes: Uint8Arra
 export interface Int8ExactOptions {
   /** Rows per onnxruntime call (default 16384: an 8 MiB int8 block stays in the last-level cache). */
   blockRows?: number;
-  /** onnxruntime intra-op threads (default 0 = one per physical core). */
+  /** onnxruntime intra-op threads (default: all cores but one, which the pipelined JS filter uses; at least 1). */
   threads?: number;
   /** Query code range (default: safeQueryMax() for this CPU). */
   queryMax?: number;
@@ -127,7 +128,7 @@ export class Int8ExactSearch<M = unknown> {
     if (!Number.isInteger(blockRows) || blockRows <= 0) throw new InferenceError(`blockRows: expected a positive integer, got ${blockRows}`);
     const queryMax = opts.queryMax ?? safeQueryMax();
     if (!Number.isInteger(queryMax) || queryMax < 1 || queryMax > 127) throw new InferenceError(`queryMax: expected an integer in [1, 127], got ${queryMax}`);
-    const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? 0, ...opts.sessionOptions });
+    const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? Math.max(1, availableParallelism() - 1), ...opts.sessionOptions });
     return new Int8ExactSearch(index, session, blockRows, queryMax);
   }
 
