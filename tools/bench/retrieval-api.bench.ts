@@ -5,7 +5,7 @@
 // the load generator: closed-loop clients over keep-alive fetch, half searching by text, half embedding an image
 // (451x300 PNG: decode + resize dominate its cost). Reports requests/s, p50/p99 latency, errors, onnxruntime rows
 // per call, the batching gain, and the server's RSS / heap after GC sampled through the run, with the least-squares
-// slope over the last 3/4 of the run (past cache and pool warm-up) and a verdict.
+// slope (± standard error) over the last 3/4 of the run (past cache and pool warm-up) and a verdict.
 // Env: DUET_BENCH_SECONDS (per run, default 60), DUET_BENCH_CONCURRENCY (default 16), DUET_BENCH_MODEL (folder),
 //      DUET_BENCH_SAMPLE_S (memory sampling period, default 5), DUET_BENCH_RUNS (default 'on,off').
 import { fork, type ChildProcess } from 'node:child_process';
@@ -60,8 +60,8 @@ function startChild(modelDir: string, dataDir: string, batching: 'on' | 'off'): 
   });
 }
 
-/** Least-squares slope of y over t (units of y per second). */
-function slope(t: number[], y: number[]): number {
+/** Least-squares slope of y over t (units of y per second) and its standard error. */
+function slope(t: number[], y: number[]): { slope: number; se: number } {
   const n = t.length;
   const mt = t.reduce((a, b) => a + b, 0) / n;
   const my = y.reduce((a, b) => a + b, 0) / n;
@@ -71,7 +71,10 @@ function slope(t: number[], y: number[]): number {
     num += (t[i]! - mt) * (y[i]! - my);
     den += (t[i]! - mt) ** 2;
   }
-  return den ? num / den : 0;
+  const b = den ? num / den : 0;
+  let rss = 0;
+  for (let i = 0; i < n; i++) rss += (y[i]! - my - b * (t[i]! - mt)) ** 2;
+  return { slope: b, se: n > 2 && den ? Math.sqrt(rss / (n - 2) / den) : Infinity };
 }
 
 async function run(modelDir: string, batching: 'on' | 'off'): Promise<{ rows: Row[]; memory: Row; timeline: { t: number; rss: number; heap: number }[] }> {
@@ -137,17 +140,21 @@ async function run(modelDir: string, batching: 'on' | 'off'): Promise<{ rows: Ro
   });
   // Memory: start / middle / end (after GC), and the slope over the last 3/4 of the run.
   const tail = timeline.filter((p) => p.t >= secs / 4);
-  const rssSlope = slope(tail.map((p) => p.t), tail.map((p) => p.rss)) * 60;
-  const heapSlope = slope(tail.map((p) => p.t), tail.map((p) => p.heap)) * 60;
+  const rssFit = slope(tail.map((p) => p.t), tail.map((p) => p.rss));
+  const heapFit = slope(tail.map((p) => p.t), tail.map((p) => p.heap));
+  const rssSlope = rssFit.slope * 60;
+  const heapSlope = heapFit.slope * 60;
   const mid = timeline.reduce((a, p) => (Math.abs(p.t - secs / 2) < Math.abs(a.t - secs / 2) ? p : a));
   const first = timeline[0]!;
   const last = timeline.at(-1)!;
-  // Growth projected over the measured window must stay under max(8 MiB, 3% of RSS) (RSS) and 2 MiB (heap).
+  // Growth = a trend that is both significant (slope > 2 standard errors: RSS wanders by +-15 MiB with glibc
+  // arenas and libvips caches) and material (projected over the window: > max(8 MiB, 3% of RSS), heap > 2 MiB).
   const window = (tail.at(-1)!.t - tail[0]!.t) / 60;
-  const stable = rssSlope * window < Math.max(8, 0.03 * last.rss) && heapSlope * window < 2;
+  const grows = (fit: { slope: number; se: number }, limit: number) => fit.slope > 2 * fit.se && fit.slope * 60 * window > limit;
+  const stable = !grows(rssFit, Math.max(8, 0.03 * last.rss)) && !grows(heapFit, 2);
   const memory: Row = {
-    batching, 'rss start MiB': first.rss, 'rss mid MiB': mid.rss, 'rss end MiB': last.rss, 'rss slope MiB/min (last 3/4)': +rssSlope.toFixed(2),
-    'heap start MiB': first.heap, 'heap mid MiB': mid.heap, 'heap end MiB': last.heap, 'heap slope MiB/min': +heapSlope.toFixed(2),
+    batching, 'rss start MiB': first.rss, 'rss mid MiB': mid.rss, 'rss end MiB': last.rss, 'rss slope MiB/min (last 3/4)': `${rssSlope.toFixed(2)} ± ${(rssFit.se * 60).toFixed(2)}`,
+    'heap start MiB': first.heap, 'heap mid MiB': mid.heap, 'heap end MiB': last.heap, 'heap slope MiB/min': `${heapSlope.toFixed(2)} ± ${(heapFit.se * 60).toFixed(2)}`,
     samples: timeline.length, verdict: stable ? 'stable' : 'GROWS',
   };
   return { rows, memory, timeline };
