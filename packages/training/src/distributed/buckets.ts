@@ -38,15 +38,16 @@ async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx:
 
 /**
  * Element-wise SUM of `grads` over the group, bucket by bucket, in the order given (which must be the same on
- * every rank). Returns new tensors; the inputs are disposed. `grads[i]` may be undefined (zeros), `shapes[i]` is
+ * every rank). Returns new tensors and disposes the inputs (one rank: returns the inputs themselves). `grads[i]` may be undefined (zeros), `shapes[i]` is
  * the parameter's shape.
  */
 export async function allReduceSum(group: ProcessGroup, grads: (tf.Tensor | undefined)[], shapes: number[][], bucketBytes = DEFAULT_BUCKET_BYTES): Promise<tf.Tensor[]> {
+  if (group.worldSize === 1) return grads.map((g, i) => g ?? tf.zeros(shapes[i]!)); // nothing to add
   const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
   const out = new Array<tf.Tensor>(grads.length);
   for (const idx of planBuckets(sizes, bucketBytes)) {
     const local = await flatten(grads, sizes, idx);
-    const summed = group.worldSize > 1 ? await group.allReduce(local, 'sum') : local;
+    const summed = await group.allReduce(local, 'sum');
     let off = 0;
     for (const i of idx) {
       out[i] = tf.tensor(summed.subarray(off, off + sizes[i]!), shapes[i]!, 'float32');

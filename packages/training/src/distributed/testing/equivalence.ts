@@ -1,13 +1,11 @@
 // Data-parallel equivalence harness (tests only): N ranks of any process-group kind must reproduce the losses and
 // weights of one process training on the global batch. A group kind plugs in as a RankRunner (threads here; an
-// mpi runner would spawn `mpirun -n N` and collect the same outcome).
+// mpi runner would spawn `mpirun -n N` on an entry that calls rankOutcome(await createMpiGroup(), args) and collect
+// the same outcomes).
 import { expect } from 'vitest';
-import { initBackend } from '@duet/runtime';
 import { launchThreads } from '@duet/distributed';
-import { runTraining } from '../../loop.js';
-import { prepareTraining } from '../../train.js';
-import { buildSession } from '../../session.js';
 import type { TrainConfig } from '../../config.js';
+import { rankOutcome, type RankArgs } from './rank-worker.js';
 
 export interface RankOutcome {
   /** Global loss per step. */
@@ -17,22 +15,13 @@ export interface RankOutcome {
 }
 
 /** Runs `config` on `worldSize` ranks of one group kind and returns each rank's outcome (index = rank). */
-export type RankRunner = (worldSize: number, config: TrainConfig, opts?: { deferredBackward?: boolean }) => Promise<RankOutcome[]>;
+export type RankRunner = (worldSize: number, config: TrainConfig, opts?: Omit<RankArgs, 'config'>) => Promise<RankOutcome[]>;
 
 export const threadsRunner: RankRunner = (worldSize, config, opts = {}) =>
   launchThreads<RankOutcome>(new URL('./rank-worker.ts', import.meta.url), worldSize, { config, ...opts }, { timeoutMs: 60_000 });
 
 /** The reference: this process, the ordinary single-process step (no group at all). */
-export async function singleProcess(config: TrainConfig): Promise<RankOutcome> {
-  const { trainData, resumeDir, resumed } = await prepareTraining(config, 1);
-  await initBackend({ backend: config.backend });
-  const session = await buildSession({ ...config, evalData: 'none' }, trainData, resumeDir, () => undefined, { rank: 0, worldSize: 1, loaderWorkers: 0 });
-  const r = await runTraining(config, session, { onLog: () => undefined }, resumed);
-  const tensors: Record<string, Float32Array> = {};
-  for (const [name, v] of session.model.namedVariables()) tensors[name] = v.dataSync() as Float32Array;
-  session.model.dispose();
-  return { losses: r.losses.map((l) => l.loss), tensors };
-}
+export const singleProcess = (config: TrainConfig): Promise<RankOutcome> => rankOutcome(undefined, { config });
 
 /** max |a − b| / max |b| (the scale of the reference tensor), so tiny entries do not dominate. */
 export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
