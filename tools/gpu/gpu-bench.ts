@@ -197,7 +197,13 @@ async function exportCheck(a: { preset: string; loss: 'clip' | 'siglip'; batch: 
   tensors.set('batch.pixel_values', fromFloat32(x.pixels, x.pixelShape));
   tensors.set('batch.input_ids', { dtype: 'I32', shape: x.textShape, data: new Uint8Array(x.ids.buffer.slice(0)) });
   const gradNorms: Record<string, number> = {};
-  for (const [name, g] of grads) gradNorms[name] = Math.sqrt((await tf.sum(tf.square(g)).data())[0]!);
+  // In float64 on the CPU: a float32 device reduction over millions of elements (tfjs-wasm's Sum accumulates
+  // sequentially) is itself off by ~1e-3 relative, which would hide what the check is after.
+  for (const [name, g] of grads) {
+    let sq = 0;
+    for (const x of (await g.data()) as Float32Array) sq += x * x;
+    gradNorms[name] = Math.sqrt(sq);
+  }
   mkdirSync(a.dir, { recursive: true });
   writeFileSync(join(a.dir, 'check.safetensors'), writeSafetensors(tensors));
   writeJson(join(a.dir, 'check.json'), { preset: a.preset, loss: a.loss, backend: info.backend, device: info.device, duetLoss: loss, gradNorms, config });

@@ -34,11 +34,11 @@ echo "== tools/gpu/run.sh $(date -u +%FT%TZ) smoke=$SMOKE out=$OUTDIR"
 if [ "$SMOKE" = 1 ]; then
   TINY_STEPS=${TINY_STEPS:-12}; TINY_BATCH=16; TINY_TRAIN=1000; TINY_EVAL=200
   PRESET=tiny-clip; BATCH=${BATCH:-4}; STEP_WARMUP=1; STEP_STEPS=2; PROFILE_BATCH=2; TORCH_ARGS="--smoke"
-  T_TINY=300; T_STEP=300; T_TORCH=300; T_PROFILE=300
+  T_TINY=300; T_STEP=300; T_TORCH=300; T_PROFILE=300; TOTAL_DEFAULT=1800
 else
   TINY_STEPS=${TINY_STEPS:-300}; TINY_BATCH=64; TINY_TRAIN=20000; TINY_EVAL=1000
   PRESET=ViT-B-32; BATCH=${BATCH:-256}; STEP_WARMUP=2; STEP_STEPS=5; PROFILE_BATCH=${PROFILE_BATCH:-32}; TORCH_ARGS="--steps 10 --warmup 3"
-  T_TINY=150; T_STEP=240; T_TORCH=150; T_PROFILE=90
+  T_TINY=120; T_STEP=180; T_TORCH=120; T_PROFILE=90; TOTAL_DEFAULT=570
 fi
 
 # ---------------------------------------------------------------- 1. Vulkan, node, Dawn
@@ -73,8 +73,15 @@ NODE="$WORK/node --max-old-space-size=16384"
 APP="$WORK/app/gpu-bench.mjs"
 echo "-- node $($WORK/node --version), bundle $(stat -c %s "$APP") bytes"
 
+# The whole run stays inside the device tool's 600 s per command: every stage gets at most what is left of
+# TOTAL_S (default 570 s; 1800 s for --smoke) minus 20 s kept for the report.
+TOTAL_S=${TOTAL_S:-$TOTAL_DEFAULT}
 stage() { # stage NAME SECONDS CMD...: runs with a time limit, reports the exit status, never aborts the script
   local name=$1 secs=$2; shift 2
+  local left=$((TOTAL_S - SECONDS - 20))
+  [ "$name" = report ] && left=$((TOTAL_S - SECONDS + 20))
+  if [ "$left" -lt "$secs" ]; then secs=$left; fi
+  if [ "$secs" -lt 5 ]; then echo; echo "== $name: skipped, the run's ${TOTAL_S}s are used up"; return 124; fi
   echo; echo "== $name (limit ${secs}s): $*"
   local t0=$SECONDS
   timeout --kill-after=10 "$secs" "$@"
@@ -101,7 +108,7 @@ if [ -n "$PY" ]; then
   echo "-- torch: $PY ($("$PY" -c 'import torch; print(torch.__version__)'))"
   # shellcheck disable=SC2086
   stage torch "$T_TORCH" "$PY" tools/gpu/torch_reference.py --preset "$PRESET_JSON" --loss siglip --batch "$BATCH" \
-    $TORCH_ARGS --out "$OUTDIR/torch.json" > /dev/null
+    $TORCH_ARGS --out "$OUTDIR/torch.json"
 else
   echo "== torch: no python3 with torch here (tried \$PYTHON, python3, /usr/bin/python3); skipped (the report lists Duet alone)"
 fi
@@ -115,7 +122,7 @@ fi
 stage profile "$T_PROFILE" $NODE "$APP" profile --preset "$PRESET" --loss siglip --batch "$PROFILE_BATCH" --warmup 1 --out "$OUTDIR/profile.json"
 
 # ---------------------------------------------------------------- 6. report
-stage report 60 $NODE "$APP" report --duet "$OUTDIR/duet-step.json" --torch "$OUTDIR/torch.json" --tiny "$OUTDIR/tiny.json" \
-  --profile "$OUTDIR/profile.json" --out "$OUTDIR/report.json" --md "$OUTDIR/report.md" > /dev/null
+stage report 30 $NODE "$APP" report --duet "$OUTDIR/duet-step.json" --torch "$OUTDIR/torch.json" --tiny "$OUTDIR/tiny.json" \
+  --profile "$OUTDIR/profile.json" --out "$OUTDIR/report.json" --md "$OUTDIR/report.md"
 rm -rf "$WORK"
 echo "== done: $(ls "$OUTDIR" | tr '\n' ' ')"

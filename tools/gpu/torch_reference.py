@@ -430,7 +430,9 @@ def main():
         with open(tmp, "w") as f:
             f.write(text)
         os.replace(tmp, a.out)
-    print(text)
+        log(f"wrote {a.out}")
+    else:
+        print(text)
 
 
 if __name__ == "__main__":
