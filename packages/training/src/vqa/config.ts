@@ -22,6 +22,11 @@ export const VqaTrainConfigSchema = z
     /** Held-out scenes (another seed). */
     evalData: z.string().default('shapes:seed=7919,size=500,imageSize=48,questions'),
     batchSize: z.number().int().positive().default(64),
+    /**
+     * Questions per scene in a batch (batchSize / this many scenes, consecutive). > 1 runs a fine-tuned vision tower
+     * once per scene instead of once per question; 1 = independent (scene, question) examples.
+     */
+    questionsPerScene: z.number().int().positive().default(1),
     steps: z.number().int().positive().default(1000),
     lr: z.number().positive().default(1e-3),
     weightDecay: z.number().min(0).default(0.01),
@@ -73,6 +78,7 @@ export function resolveVqaConfig(...layers: (Partial<VqaTrainConfigInput> | unde
   }
   const r = VqaTrainConfigSchema.safeParse(merged);
   if (!r.success) throw new Error(`invalid VQA training config: ${r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`);
+  if (r.data.batchSize % r.data.questionsPerScene !== 0) throw new Error(`batchSize ${r.data.batchSize} does not divide by questionsPerScene ${r.data.questionsPerScene}`);
   if (!r.data.model) throw new Error('VQA training needs --model <dir>: a contrastively trained model folder (e.g. from `duet train --config packages/training/src/recipes/shapes-siglip.json`)');
   return r.data;
 }

@@ -23,6 +23,8 @@ export interface VqaSet {
   attentionMask: Int32Array;
   textShape: [number, number];
   examples: VqaExample[];
+  /** Distinct questions longer than the text context (cut off by the tokenizer: their answers may become ambiguous). */
+  truncated: number;
 }
 
 export interface ImageProcessorLike {
@@ -30,6 +32,8 @@ export interface ImageProcessorLike {
 }
 export interface TokenizerLike {
   encode(texts: string[], opts?: { maxLength?: number; padding?: boolean | 'max_length' | 'longest' }): { inputIds: Int32Array; attentionMask: Int32Array; shape: readonly number[] };
+  /** Token ids with special tokens, untruncated (to count questions that do not fit). */
+  encodeIds?(text: string): number[];
 }
 
 export async function loadVqaSet(spec: string, p: { imageProcessor: ImageProcessorLike; tokenizer: TokenizerLike; maxLength: number; onProgress?: (done: number) => void }): Promise<VqaSet> {
@@ -68,9 +72,10 @@ export async function loadVqaSet(spec: string, p: { imageProcessor: ImageProcess
   const questions = [...qIndex.keys()];
   // Pad every question to the tower's context length: the text tower sees the same layout as in contrastive training.
   const enc = p.tokenizer.encode(questions, { maxLength: p.maxLength, padding: 'max_length' });
+  const truncated = p.tokenizer.encodeIds ? questions.filter((q) => p.tokenizer.encodeIds!(q).length > p.maxLength).length : 0;
   return {
     name: spec, images, pixelValues, pixelShape: [images.length, shape[1]!, shape[2]!, shape[3]!],
-    questions, inputIds: enc.inputIds, attentionMask: enc.attentionMask, textShape: [questions.length, enc.shape[1]!], examples,
+    questions, inputIds: enc.inputIds, attentionMask: enc.attentionMask, textShape: [questions.length, enc.shape[1]!], examples, truncated,
   };
 }
 

@@ -136,6 +136,9 @@ export async function trainVqa(config: VqaTrainConfig, hooks: VqaRunHooks = {}):
   const load = (spec: string) => loadVqaSet(spec, { imageProcessor: session.imageProcessor, tokenizer: session.tokenizer, maxLength, onProgress: (n) => log(`${spec}: ${n} scenes`) });
   const train = await load(config.data);
   const evalSet = await load(config.evalData);
+  for (const set of [train, evalSet]) {
+    if (set.truncated) log(`warning: ${set.truncated} of ${set.questions.length} distinct questions in ${set.name} are longer than the text tower's ${maxLength} positions and were cut off (answers may become ambiguous); use a model with a longer text context`);
+  }
   const answerVocab = buildAnswerVocab(train.examples.map((e) => e.answer));
   const unseen = evalSet.examples.filter((e) => !answerVocab.includes(e.answer)).length;
   log(`VQA data: ${train.examples.length} training examples (${train.pixelShape[0]} scenes, ${train.questions.length} distinct questions), ${evalSet.examples.length} held-out (${evalSet.pixelShape[0]} scenes); ${answerVocab.length} answers${unseen ? `; ${unseen} held-out answers outside the vocabulary (always wrong)` : ''}`);

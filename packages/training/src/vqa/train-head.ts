@@ -72,8 +72,11 @@ export class FeatureCache {
   }
 }
 
-/** Tower features for a batch: cached for frozen towers, computed (with gradients) for fine-tuned ones. */
-export function batchFeatures(model: VqaModel, set: VqaSet, cache: FeatureCache | undefined, scenes: Int32Array, questions: Int32Array, training: boolean): TowerFeatures {
+/**
+ * Tower features for a batch: cached for frozen towers, computed (with gradients) for fine-tuned ones. With
+ * `group` > 1 the batch holds runs of `group` examples of one scene, and the vision tower runs once per run.
+ */
+export function batchFeatures(model: VqaModel, set: VqaSet, cache: FeatureCache | undefined, scenes: Int32Array, questions: Int32Array, training: boolean, group = 1): TowerFeatures {
   const [, c, h, w] = set.pixelShape;
   const per = c * h * w;
   const [, l] = set.textShape;
@@ -87,11 +90,18 @@ export function batchFeatures(model: VqaModel, set: VqaSet, cache: FeatureCache 
   let image: tf.Tensor;
   if (cache?.image) image = tf.tidy(() => tf.gather(cache.image!, tf.tensor1d(scenes, 'int32')));
   else {
-    const px = new Float32Array(scenes.length * per);
-    scenes.forEach((s, i) => px.set(set.pixelValues.subarray(s * per, (s + 1) * per), i * per));
-    const pixelValues = tf.tensor4d(px, [scenes.length, c, h, w]);
+    const unique = group > 1 ? scenes.filter((_, i) => i % group === 0) : scenes;
+    const px = new Float32Array(unique.length * per);
+    unique.forEach((s, i) => px.set(set.pixelValues.subarray(s * per, (s + 1) * per), i * per));
+    const pixelValues = tf.tensor4d(px, [unique.length, c, h, w]);
     image = model.imageFeatures(pixelValues, { training: training && !model.isFrozen('vision') });
     pixelValues.dispose();
+    if (group > 1) {
+      const one = image;
+      // [S, ...] -> [S * group, ...]: each scene's features repeated for its run of questions (tile: gradient = sum).
+      image = tf.tidy(() => tf.tile(one.expandDims(1), [1, group, ...one.shape.slice(1).map(() => 1)]).reshape([unique.length * group, ...one.shape.slice(1)]));
+      one.dispose();
+    }
   }
   let text: tf.Tensor;
   if (cache?.text) text = tf.tidy(() => tf.gather(cache.text!, tf.tensor1d(questions, 'int32')));
@@ -146,14 +156,23 @@ export async function trainVqaHead(model: VqaModel, train: VqaSet, evalSet: VqaS
   const rng = createRng(config.seed).fork('vqa-batches');
   let order: number[] = [];
   let cursor = 0;
+  const group = config.questionsPerScene;
+  const byScene: number[][] = Array.from({ length: train.pixelShape[0] }, () => []);
+  train.examples.forEach((e, i) => byScene[e.scene]!.push(i));
+  // Each epoch: a fresh permutation of examples (group 1) or of scenes, with `group` of each scene's questions.
   const nextBatch = (): Int32Array => {
     const out = new Int32Array(config.batchSize);
-    for (let i = 0; i < out.length; i++) {
+    for (let i = 0; i < out.length; i += group) {
       if (cursor >= order.length) {
-        order = rng.shuffle(train.examples.map((_, j) => j)); // a fresh permutation per epoch
+        order = rng.shuffle(group === 1 ? train.examples.map((_, j) => j) : byScene.map((_, j) => j));
         cursor = 0;
       }
-      out[i] = order[cursor++]!;
+      const k = order[cursor++]!;
+      if (group === 1) out[i] = k;
+      else {
+        const qs = rng.shuffle([...byScene[k]!]);
+        for (let j = 0; j < group; j++) out[i + j] = qs[j % qs.length]!;
+      }
     }
     return out;
   };
@@ -171,7 +190,7 @@ export async function trainVqaHead(model: VqaModel, train: VqaSet, evalSet: VqaS
     const labels = tf.tensor1d(labelsOf(idx), 'int32');
     opt.lr = schedule(step);
     const { value, grads } = tf.variableGrads(() => {
-      const f = batchFeatures(model, train, trainCache, scenes, questions, true);
+      const f = batchFeatures(model, train, trainCache, scenes, questions, true, group);
       const out = model.fuse(f);
       return vqaLoss(out.logits, labels);
     }, [...params.values()]);
