@@ -1,4 +1,5 @@
 // The Node side of tools/gpu/run.sh (bundled into one file by prepare.sh; also runs from source with tsx):
+//   info        the WebGPU adapter and its limits (fails with the diagnosis when there is none);
 //   train-tiny  trains tiny-siglip (the fashion-mnist-siglip recipe's model) on Fashion-MNIST with the trainer's step
 //               (computeGradients, clip-norm 1, AdamW, cosine schedule, logit-scale clamp) and reports loss and
 //               zero-shot accuracy before/after;
@@ -288,6 +289,11 @@ async function main(): Promise<void> {
     const r = await profileStep({ backend, preset: v.preset!, loss: v.loss as 'clip' | 'siglip', batch: num(v.batch, 2), warmup: num(v.warmup, 1) });
     writeJson(v.out, r);
     writeFileSync(v.out.replace(/\.json$/, '') + '.md', profileMarkdown(r));
+  } else if (command === 'info') {
+    // The adapter, its limits and every backend's availability: the first thing to read when a GPU run fails.
+    const info = await initBackend({ backend });
+    console.log(JSON.stringify({ backend: info.backend, device: info.device, isGpu: info.isGpu, limits: info.limits }, null, 2));
+    if (v.out) writeJson(v.out, info);
   } else if (command === 'export-check') {
     if (!v.out) throw new Error('export-check: --out DIR is required');
     await exportCheck({ preset: v.preset!, loss: v.loss as 'clip' | 'siglip', batch: num(v.batch, 4), backend, dir: v.out });
@@ -302,7 +308,7 @@ async function main(): Promise<void> {
     writeFileSync(v.md, md);
     console.log(md);
   } else {
-    throw new Error(`usage: gpu-bench <train-tiny|time-step|profile|export-check|report> [options]; got ${JSON.stringify(command)}`);
+    throw new Error(`usage: gpu-bench <info|train-tiny|time-step|profile|export-check|report> [options]; got ${JSON.stringify(command)}`);
   }
   tf.disposeVariables();
 }

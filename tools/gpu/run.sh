@@ -91,9 +91,14 @@ stage() { # stage NAME SECONDS CMD...: runs with a time limit, reports the exit 
 }
 
 # ---------------------------------------------------------------- 2-5
-stage train-tiny "$T_TINY" $NODE "$APP" train-tiny --data "$CARRY/data/fashion-mnist" --steps "$TINY_STEPS" --batch "$TINY_BATCH" \
+WEBGPU=1
+if ! stage adapter 60 $NODE "$APP" info; then
+  WEBGPU=0
+  echo "== no usable WebGPU adapter (diagnosis above): the webgpu stages are skipped, PyTorch still runs"
+fi
+[ "$WEBGPU" = 1 ] && stage train-tiny "$T_TINY" $NODE "$APP" train-tiny --data "$CARRY/data/fashion-mnist" --steps "$TINY_STEPS" --batch "$TINY_BATCH" \
   --train "$TINY_TRAIN" --eval "$TINY_EVAL" --out "$OUTDIR/tiny.json"
-if ! stage time-step "$T_STEP" $NODE "$APP" time-step --preset "$PRESET" --loss siglip --batch "$BATCH" --warmup "$STEP_WARMUP" \
+if [ "$WEBGPU" = 1 ] && ! stage time-step "$T_STEP" $NODE "$APP" time-step --preset "$PRESET" --loss siglip --batch "$BATCH" --warmup "$STEP_WARMUP" \
   --steps "$STEP_STEPS" --out "$OUTDIR/duet-step.json"; then
   # Most likely out of device memory: the same batch (one loss over all of it) as 4 accumulated micro-batches.
   stage time-step-accum4 "$T_STEP" $NODE "$APP" time-step --preset "$PRESET" --loss siglip --batch "$BATCH" --accum 4 \
@@ -112,14 +117,14 @@ if [ -n "$PY" ]; then
 else
   echo "== torch: no python3 with torch here (tried \$PYTHON, python3, /usr/bin/python3); skipped (the report lists Duet alone)"
 fi
-if [ -n "$PY" ]; then
+if [ -n "$PY" ] && [ "$WEBGPU" = 1 ]; then
   # Same function, not only the same shapes: Duet (webgpu) and PyTorch (float64, CPU) on identical weights and batch.
   CHECK_PRESET=$PRESET; [ "$SMOKE" = 1 ] || CHECK_PRESET=ViT-B-32
   stage export-check 120 $NODE "$APP" export-check --preset "$CHECK_PRESET" --loss siglip --batch 2 --out "$WORK/check" &&
     stage torch-check 180 "$PY" tools/gpu/torch_reference.py --check "$WORK/check"
   rm -rf "$WORK/check"
 fi
-stage profile "$T_PROFILE" $NODE "$APP" profile --preset "$PRESET" --loss siglip --batch "$PROFILE_BATCH" --warmup 1 --out "$OUTDIR/profile.json"
+[ "$WEBGPU" = 1 ] && stage profile "$T_PROFILE" $NODE "$APP" profile --preset "$PRESET" --loss siglip --batch "$PROFILE_BATCH" --warmup 1 --out "$OUTDIR/profile.json"
 
 # ---------------------------------------------------------------- 6. report
 stage report 30 $NODE "$APP" report --duet "$OUTDIR/duet-step.json" --torch "$OUTDIR/torch.json" --tiny "$OUTDIR/tiny.json" \
