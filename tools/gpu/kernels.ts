@@ -59,6 +59,17 @@ function variants(m: number): Variant[] {
     { group: 'attention q·kᵀ [24,50,64]', name: 'matMul(q, swap(k))', run: () => tf.matMul(q, swap(k)) },
     { group: `softmax [${scores.shape}]`, name: 'tf.softmax', run: () => tf.softmax(scores) },
     { group: `softmax [${scores.shape}]`, name: 'exp(x - max) / sum', run: () => { const e = tf.exp(tf.sub(scores, tf.max(scores, -1, true))); return tf.div(e, tf.sum(e, -1, true)); } },
+    { group: `layer norm [${m},768] (tf.moments, as @duet/encoders)`, name: 'moments + rsqrt', run: () => {
+      const { mean, variance } = tf.moments(x, -1, true);
+      return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, 1e-5)));
+    } },
+    { group: `layer norm [${m},768] (tf.moments, as @duet/encoders)`, name: 'mean + mean of squares', run: () => {
+      const mean = tf.mean(x, -1, true);
+      const c = tf.sub(x, mean);
+      return tf.mul(c, tf.rsqrt(tf.add(tf.mean(tf.square(c), -1, true), 1e-5)));
+    } },
+    { group: `activation [${m},3072]`, name: 'quick_gelu x·σ(1.702x)', run: () => tf.mul(dy, tf.sigmoid(tf.mul(dy, 1.702))) },
+    { group: `activation [${m},3072]`, name: 'gelu tanh (x·x·x form, as @duet/encoders)', run: () => tf.mul(tf.mul(dy, 0.5), tf.add(tf.tanh(tf.mul(tf.add(dy, tf.mul(tf.mul(tf.mul(dy, dy), dy), 0.044715)), Math.sqrt(2 / Math.PI))), 1)) },
     { group: `patch embedding [${img.shape}] -> [B,49,768]`, name: 'conv2d NHWC stride 32', run: () => tf.conv2d(tf.transpose(img, [0, 2, 3, 1]) as tf.Tensor4D, tf.transpose(patchW, [2, 3, 1, 0]) as tf.Tensor4D, 32, 'valid') },
     { group: `patch embedding [${img.shape}] -> [B,49,768]`, name: 'reshape/transpose + matMul', run: () => {
       const b = img.shape[0]!;
