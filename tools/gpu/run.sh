@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Duet's WebGPU training checks and the PyTorch reference on a GPU host in one go (no network, no Node there):
 # everything comes from .gpu-carry/ (made by tools/gpu/prepare.sh) and the working tree.
-#   bash tools/gpu/run.sh            full run: results in $OUT (the device tool's folder) or ./gpu-out
+#   bash tools/gpu/run.sh            full run: results in $OUT (the device tool's folder) or /tmp/duet-gpu-out
 #   bash tools/gpu/run.sh --smoke    the same stages with tiny sizes, on whatever adapter exists (llvmpipe here)
 # Stages, each under its own time limit so one failure does not eat the lease:
 #   1. Vulkan loader (Debian .debs, only when the host has none) + the NVIDIA ICD (VK_DRIVER_FILES), node, Dawn
@@ -25,7 +25,7 @@ for a in "$@"; do
     *) echo "run.sh: unknown option $a (expected --smoke)" >&2; exit 2 ;;
   esac
 done
-OUTDIR=${OUT:-$ROOT/gpu-out}
+OUTDIR=${OUT:-/tmp/duet-gpu-out}
 mkdir -p "$OUTDIR"
 WORK=$(mktemp -d /tmp/duet-gpu.XXXXXX)
 exec > >(tee -a "$OUTDIR/run.log") 2>&1
