@@ -5,7 +5,8 @@
 //   |x.y - x~.y~| <= ||x - x~|| ||y|| + ||x~|| ||y - y~||
 // makes the candidate set provably contain the true top-k, so results equal the float32 reference (same scores,
 // ties by lower index); only the bytes scanned (and the multiply-adds' width) shrink.
-// The scan is pipelined: onnxruntime scores block b+1 on its threads while JS filters block b.
+// The scan is pipelined: onnxruntime scores the next blocks (one single-threaded call per core, concurrently)
+// while JS filters block b.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -83,8 +84,13 @@ function quantizeRow(x: Float32Array, off: number, dim: number, codes: Uint8Arra
 export interface Int8ExactOptions {
   /** Rows per onnxruntime call (default 16384: an 8 MiB int8 block stays in the last-level cache). */
   blockRows?: number;
-  /** onnxruntime intra-op threads (default: all cores but one, which the pipelined JS filter uses; at least 1). */
+  /** onnxruntime intra-op threads per call (default 1: blocks run in parallel instead, see `parallel`). */
   threads?: number;
+  /**
+   * Blocks scored concurrently (default: the number of cores). Independent single-threaded calls keep every core
+   * busy without a per-GEMM barrier, so a core taken by another process delays one block, not all of them.
+   */
+  parallel?: number;
   /** Query code range (default: safeQueryMax() for this CPU). */
   queryMax?: number;
   /** Extra onnxruntime session options (e.g. `{ extra: { session: { intra_op: { allow_spinning: '0' } } } }`). */
@@ -117,19 +123,27 @@ export class Int8ExactSearch<M = unknown> {
   private blockErr = new Float64Array(0);
   private blockNorm = new Float64Array(0);
   private builtAt = -1;
-  private outputs: [ort.Tensor | undefined, ort.Tensor | undefined] = [undefined, undefined];
+  private outputs: (ort.Tensor | undefined)[] = [];
   /** Candidates rescored in float32 by the last search (summed over queries). */
   lastCandidates = 0;
 
-  private constructor(readonly index: ExactIndex<M>, private readonly session: ort.InferenceSession, readonly blockRows: number, readonly queryMax: number) {}
+  private constructor(
+    readonly index: ExactIndex<M>,
+    private readonly session: ort.InferenceSession,
+    readonly blockRows: number,
+    readonly queryMax: number,
+    readonly parallel: number,
+  ) {}
 
   static async create<M>(index: ExactIndex<M>, opts: Int8ExactOptions = {}): Promise<Int8ExactSearch<M>> {
     const blockRows = opts.blockRows ?? 16384;
     if (!Number.isInteger(blockRows) || blockRows <= 0) throw new InferenceError(`blockRows: expected a positive integer, got ${blockRows}`);
     const queryMax = opts.queryMax ?? safeQueryMax();
     if (!Number.isInteger(queryMax) || queryMax < 1 || queryMax > 127) throw new InferenceError(`queryMax: expected an integer in [1, 127], got ${queryMax}`);
-    const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? Math.max(1, availableParallelism() - 1), ...opts.sessionOptions });
-    return new Int8ExactSearch(index, session, blockRows, queryMax);
+    const parallel = opts.parallel ?? availableParallelism();
+    if (!Number.isInteger(parallel) || parallel < 1) throw new InferenceError(`parallel: expected a positive integer, got ${parallel}`);
+    const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? 1, ...opts.sessionOptions });
+    return new Int8ExactSearch(index, session, blockRows, queryMax, parallel);
   }
 
   /** (Re)builds the int8 copy when the index changed since the last build. */
@@ -152,7 +166,7 @@ export class Int8ExactSearch<M = unknown> {
     this.builtAt = this.index.version;
   }
 
-  private output(slot: 0 | 1, n: number, q: number): ort.Tensor {
+  private output(slot: number, n: number, q: number): ort.Tensor {
     let t = this.outputs[slot];
     if (!t || t.dims[0] !== n || t.dims[1] !== q) {
       t = new ort.Tensor('int32', new Int32Array(n * q), [n, q]);
@@ -195,12 +209,15 @@ export class Int8ExactSearch<M = unknown> {
       const start = b * this.blockRows;
       const n = Math.min(this.blockRows, size - start);
       const rows = new ort.Tensor('uint8', this.codes.subarray(start * dim, (start + n) * dim), [n, dim]);
-      return this.session.run({ rows, queries: qTensor }, { scores: this.output((b % 2) as 0 | 1, n, q) });
+      // parallel + 1 output slots: `parallel` calls in flight plus the block JS is filtering.
+      return this.session.run({ rows, queries: qTensor }, { scores: this.output(b % (this.parallel + 1), n, q) });
     };
-    let pending = launch(0);
+    const inflight = new Map<number, ReturnType<typeof launch>>();
+    for (let b = 0; b < Math.min(this.parallel, blocks); b++) inflight.set(b, launch(b));
     for (let b = 0; b < blocks; b++) {
-      const res = await pending;
-      if (b + 1 < blocks) pending = launch(b + 1);
+      const res = await inflight.get(b)!;
+      inflight.delete(b);
+      if (b + this.parallel < blocks) inflight.set(b + this.parallel, launch(b + this.parallel));
       const start = b * this.blockRows;
       const n = Math.min(this.blockRows, size - start);
       const dots = res['scores']!.data as Int32Array;

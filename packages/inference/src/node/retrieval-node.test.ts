@@ -50,7 +50,7 @@ describe('retrieval (Node)', () => {
     dup.set(data);
     dup.set(data.subarray(0, 50 * d), n * d);
     js.add(ids(n + 50), dup);
-    const fast = await Int8ExactSearch.create(js, { blockRows: 700 });
+    const fast = await Int8ExactSearch.create(js, { blockRows: 700, parallel: 3 });
     for (const k of [1, 10, 64]) {
       const a = await js.searchRaw(queries, k);
       const b = await fast.searchRaw(queries, k);
