@@ -2,7 +2,7 @@
 import { createRng, tf, type Rng } from '@duet/runtime';
 import { fromFloat32, lossFamily, toTypedArray, type LossFamily, type ModelConfig, type ModelFolder, type RawTensor } from '@duet/model-format';
 import { l2Normalize } from './ops.js';
-import type { ParamSpec } from './params.js';
+import { numel, type ParamSpec } from './params.js';
 import { resnetForward } from './resnet-tower.js';
 import { isTextParam, isVisionParam, modelSettings, parameterSpecs, resolveConfig, type ModelSettings } from './settings.js';
 import { textForward, type TowerOutput } from './text-tower.js';
@@ -102,7 +102,9 @@ export class DualEncoder {
     const known = new Set(specs.map((s) => s.name));
     for (const spec of specs) {
       const t = tensors.get(spec.name);
-      if (!t) problems.push(`missing tensor "${spec.name}" (expected ${shapeStr(spec.shape)})`);
+      if (!t) {
+        if (!spec.initIfMissing) problems.push(`missing tensor "${spec.name}" (expected ${shapeStr(spec.shape)})`);
+      }
       else if (!sameShape(spec, t.shape)) problems.push(`tensor "${spec.name}": expected shape ${shapeStr(spec.shape)}, got ${shapeStr(t.shape)}`);
       else if (!['F32', 'F16', 'BF16', 'F64'].includes(t.dtype)) problems.push(`tensor "${spec.name}": expected a float dtype, got ${t.dtype}`);
     }
@@ -116,7 +118,8 @@ export class DualEncoder {
     return new DualEncoder(
       cfg,
       (spec) => {
-        const raw = tensors.get(spec.name)!;
+        const raw = tensors.get(spec.name);
+        if (!raw) return { data: spec.init(numel(spec.shape), createRng(opts.seed ?? 0)), shape: spec.shape }; // initIfMissing
         const arr = toTypedArray(raw);
         const data = arr instanceof Float32Array ? arr : Float32Array.from(arr as ArrayLike<number>);
         return { data, shape: spec.name.startsWith('logit_') ? [...raw.shape] : spec.shape };

@@ -10,6 +10,8 @@ export interface ParamSpec {
   init: Init;
   /** false for buffers (BatchNorm running statistics): saved and loaded, never trained. */
   trainable: boolean;
+  /** Duet-added parameter a checkpoint may lack (e.g. a SigLIP bias on an HF CLIP model): initialised when absent. */
+  initIfMissing?: boolean;
 }
 
 export const numel = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -63,8 +65,8 @@ export const torchDefault = (fanIn: number): Init => uniform(1 / Math.sqrt(fanIn
 
 export class SpecBuilder {
   readonly specs: ParamSpec[] = [];
-  add(name: string, shape: number[], init: Init, trainable = true): this {
-    this.specs.push({ name, shape, init, trainable });
+  add(name: string, shape: number[], init: Init, trainable = true, initIfMissing = false): this {
+    this.specs.push({ name, shape, init, trainable, ...(initIfMissing ? { initIfMissing } : {}) });
     return this;
   }
 }

@@ -1,6 +1,6 @@
 // Adapter from the parsed HF config (@duet/model-format parseModelConfig: HF defaults filled, unknown keys kept)
 // to the plain settings each tower uses. Every config field the towers depend on is read here, nowhere else.
-import { embedDim, isSiglipConfig, parseModelConfig, visionTower, type ModelConfig } from '@duet/model-format';
+import { embedDim, isSiglipConfig, lossFamily, parseModelConfig, visionTower, type ModelConfig } from '@duet/model-format';
 import { activation } from './ops.js';
 import { SpecBuilder, type ParamSpec } from './params.js';
 import { resnetSpecs, type ResnetSettings } from './resnet-tower.js';
@@ -90,6 +90,9 @@ export function parameterSpecs(config: ModelConfig, settings = modelSettings(con
   if (settings.family === 'clip') {
     const init = (config as { logit_scale_init_value: number }).logit_scale_init_value;
     b.add('logit_scale', [], (n) => new Float32Array(n).fill(init));
+    // A CLIP architecture trained with the sigmoid objective (duet_loss: siglip) needs SigLIP's bias; HF's CLIPModel
+    // has none, so a CLIP checkpoint fine-tuned this way gets it initialised (b = -10, as SigLIP training starts).
+    if (lossFamily(config) === 'siglip') b.add('logit_bias', [1], (n) => new Float32Array(n).fill(-10), true, true);
   } else {
     // HF's SiglipModel initialises t'=0, b=0 as placeholders; SigLIP training (big_vision, open_clip) starts from
     // t' = log(10), b = -10, which is what a from-scratch sigmoid loss needs.
