@@ -74,6 +74,28 @@ describe('AdamW', () => {
   });
 });
 
+describe('AdamW memory', () => {
+  it('holds exactly two moment buffers per parameter and frees everything on dispose (also after loadState)', () => {
+    const w = tf.variable(tf.randomNormal([64, 32]));
+    const before = tf.memory();
+    const opt = new AdamW(new Map<string, tf.Variable>([['w', w]]), { lr: 1e-3 });
+    for (let i = 0; i < 3; i++) {
+      const g = tf.onesLike(w);
+      opt.applyGradients(new Map([['w', g]]));
+      g.dispose();
+    }
+    const st = opt.stateTensors();
+    opt.loadState(st.tensors, st.step);
+    // m and v: 2 × 64·32 float32 on top of the parameter, nothing else left behind by construction, steps or loading.
+    expect(tf.memory().numBytes - before.numBytes).toBe(2 * 64 * 32 * 4);
+    expect(tf.memory().numTensors - before.numTensors).toBe(2);
+    opt.dispose();
+    expect(tf.memory().numBytes).toBe(before.numBytes);
+    expect(tf.memory().numTensors).toBe(before.numTensors);
+    w.dispose();
+  });
+});
+
 describe('clipByGlobalNorm', () => {
   it('rescales to the max norm when above it and leaves gradients alone below it', () => {
     // global norm of (3, 4) and (12) = 13

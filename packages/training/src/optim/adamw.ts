@@ -46,8 +46,11 @@ export class AdamW {
     const exclude = opts.excludeFromDecay ?? noDecay;
     for (const [name, p] of params) {
       if (p.dtype !== 'float32') throw new Error(`AdamW: parameter ${name} has dtype ${p.dtype}, expected float32`);
-      this.m.set(name, tf.variable(tf.zerosLike(p), false, `adamw/m/${name}/${uid()}`));
-      this.v.set(name, tf.variable(tf.zerosLike(p), false, `adamw/v/${name}/${uid()}`));
+      // tf.variable shares the initial tensor's buffer: dispose the temporaries or their zeros outlive the first assign.
+      const [m0, v0] = [tf.zerosLike(p), tf.zerosLike(p)];
+      this.m.set(name, tf.variable(m0, false, `adamw/m/${name}/${uid()}`));
+      this.v.set(name, tf.variable(v0, false, `adamw/v/${name}/${uid()}`));
+      tf.dispose([m0, v0]);
       this.decay.set(name, !exclude(name, p.shape));
     }
   }
@@ -101,7 +104,9 @@ export class AdamW {
         if (raw.shape.join(',') !== target.shape.join(',')) {
           throw new Error(`optimizer state: ${prefix}.${name} has shape [${raw.shape}], expected [${target.shape}]`);
         }
-        target.assign(tf.tensor(toTypedArray(raw) as Float32Array, target.shape, 'float32'));
+        const value = tf.tensor(toTypedArray(raw) as Float32Array, target.shape, 'float32');
+        target.assign(value);
+        value.dispose();
       }
     }
     this.step = step;
