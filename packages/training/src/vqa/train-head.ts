@@ -86,7 +86,7 @@ export function batchFeatures(model: VqaModel, set: VqaSet, cache: FeatureCache 
     ids.set(set.inputIds.subarray(q * l, (q + 1) * l), i * l);
     mask.set(set.attentionMask.subarray(q * l, (q + 1) * l), i * l);
   });
-  const attentionMask = tf.tensor2d(mask, [questions.length, l], 'int32');
+  let attentionMask = tf.tensor2d(mask, [questions.length, l], 'int32');
   let image: tf.Tensor;
   if (cache?.image) image = tf.tidy(() => tf.gather(cache.image!, tf.tensor1d(scenes, 'int32')));
   else {
@@ -109,6 +109,16 @@ export function batchFeatures(model: VqaModel, set: VqaSet, cache: FeatureCache 
     const inputIds = tf.tensor2d(ids, [questions.length, l], 'int32');
     text = model.textFeatures(inputIds, attentionMask, { training: training && !model.isFrozen('text') });
     inputIds.dispose();
+  }
+  // Drop the trailing all-padding columns: padding keys are masked and padded text rows never reach the output, so
+  // the head's result is unchanged while its text-side cost shrinks to the longest question of the batch.
+  let used = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) used = Math.max(used, (i % l) + 1);
+  if (used > 0 && used < l && text.rank === 3) {
+    const [t, m] = [text, attentionMask];
+    text = t.slice([0, 0, 0], [-1, used, -1]);
+    attentionMask = m.slice([0, 0], [-1, used]);
+    tf.dispose([t, m]);
   }
   return { image, text, attentionMask };
 }
