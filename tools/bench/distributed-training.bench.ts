@@ -84,4 +84,4 @@ for (const recipe of recipes) {
   }
 }
 printTable(`duet train throughput, ${steps} steps (steady state from step ${WARM}), best of ${reps}, ${cpus().length} cores; load before ${loadBefore}, after ${load()}`, rows);
-writeResult('distributed-training', { steps, warm: WARM, reps, loadBefore, loadAfter: load(), rows });
+writeResult(`distributed-training${process.env['DUET_BENCH_BATCH'] ? `-b${process.env['DUET_BENCH_BATCH']}` : ''}`, { steps, warm: WARM, reps, loadBefore, loadAfter: load(), rows });
