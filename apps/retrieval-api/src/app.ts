@@ -133,6 +133,15 @@ export function createApp(opts: AppOptions): DuetApi {
   });
   // busboy's parse errors (truncated or malformed multipart) are client errors, not ours.
   // The body limit applies to multipart too (multer only bounds each part).
+  /** The request's image: the multipart file "image", or the JSON body's base64 `image`. */
+  const imageBytes = (req: Request, multi: boolean, base64: string | undefined): Uint8Array => {
+    if (multi) {
+      if (!req.file) throw new ApiError(400, 'invalid_request', 'image: expected a file in the multipart field "image"');
+      return new Uint8Array(req.file.buffer);
+    }
+    if (!base64) throw new ApiError(400, 'invalid_request', 'image: required (base64 string)');
+    return base64Bytes(base64, 'image', limits);
+  };
   const multipart = (mw: RequestHandler): RequestHandler => (req, res, next) => {
     const length = Number(req.get('content-length') ?? 0);
     if (length > limits.maxBodyBytes) return next(new ApiError(413, 'payload_too_large', `request body: ${length} bytes exceeds the limit of ${limits.maxBodyBytes}`));
@@ -206,14 +215,7 @@ export function createApp(opts: AppOptions): DuetApi {
     const multi = isMultipart(req);
     const raw = multi ? { labels: formList(req.body?.labels, 'labels'), templates: formList(req.body?.templates, 'templates') } : req.body;
     const body = parse(S.classify, raw);
-    let bytes: Uint8Array;
-    if (multi) {
-      if (!req.file) throw new ApiError(400, 'invalid_request', 'image: expected a file in the multipart field "image"');
-      bytes = new Uint8Array(req.file.buffer);
-    } else {
-      if (!body.image) throw new ApiError(400, 'invalid_request', 'image: required (base64 string)');
-      bytes = base64Bytes(body.image, 'image', limits);
-    }
+    const bytes = imageBytes(req, multi, body.image);
     const prompts = body.labels.length * (body.templates?.length ?? 1);
     if (prompts > limits.maxLabels) throw new ApiError(413, 'limit_exceeded', `labels x templates: ${prompts} prompts exceeds the limit of ${limits.maxLabels}`);
     const image = await decodeChecked(bytes, 'image', limits);
@@ -230,14 +232,7 @@ export function createApp(opts: AppOptions): DuetApi {
   v1.post('/vqa', multipart(upload.single('image')), async (req, res) => {
     const multi = isMultipart(req);
     const body = parse(S.vqa, multi ? { question: req.body?.question, topK: req.body?.topK } : req.body);
-    let bytes: Uint8Array;
-    if (multi) {
-      if (!req.file) throw new ApiError(400, 'invalid_request', 'image: expected a file in the multipart field "image"');
-      bytes = new Uint8Array(req.file.buffer);
-    } else {
-      if (!body.image) throw new ApiError(400, 'invalid_request', 'image: required (base64 string)');
-      bytes = base64Bytes(body.image, 'image', limits);
-    }
+    const bytes = imageBytes(req, multi, body.image);
     await model.require();
     const image = await decodeChecked(bytes, 'image', limits);
     const r = await vqa.answer(image, body.question, body.topK);

@@ -2,23 +2,13 @@
 // (float64 fixture) on the concatenated batch: loss on every rank, local gradients concatenated over ranks.
 import { describe, expect, it } from 'vitest';
 import { launchThreads } from './index.js';
+import { expectClose } from '../test/expect-close.js';
 import { ref } from '../test/fixture.js';
 import type { LossArgs } from '../test/workers/losses.js';
 
 const WORKER = new URL('../test/workers/losses.ts', import.meta.url);
 const N = 8;
 const D = 16;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(err / scale, what).toBeLessThanOrEqual(tol);
-}
 
 type Out = { loss: number; gradImg: Float32Array; gradTxt: Float32Array; gradScale: number; gradBias?: number; bytes: number };
 const concat = (xs: Float32Array[]) => Float32Array.from(xs.flatMap((x) => [...x]));

@@ -2,6 +2,7 @@
 // reference (float64 fixture) on the concatenated batch, like losses.test.ts does over threads.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { clipCommBytes, siglipCommBytes } from '@duet/losses';
+import { expectClose } from '../test/expect-close.js';
 import { ref } from '../test/fixture.js';
 import { requireMpi, runMpi } from './testing.js';
 import type { LossArgs } from '../test/workers/losses.js';
@@ -9,17 +10,6 @@ import type { LossArgs } from '../test/workers/losses.js';
 const WORKER = new URL('../test/workers/mpi-losses.ts', import.meta.url);
 const N = 8;
 const D = 16;
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  expect(actual.length, what).toBe(expected.length);
-  let scale = 0;
-  let err = 0;
-  for (let i = 0; i < expected.length; i++) {
-    scale = Math.max(scale, Math.abs(expected[i]!));
-    err = Math.max(err, Math.abs(actual[i]! - expected[i]!));
-  }
-  expect(err / scale, what).toBeLessThanOrEqual(tol);
-}
 
 type Out = { loss: number; gradImg: number[]; gradTxt: number[]; gradScale: number; gradBias?: number; bytes: number };
 
