@@ -5,11 +5,12 @@
 // Each configuration runs DUET_BENCH_REPS times, interleaved, and the best run counts (background load only slows).
 // `npm run bench distributed-training`   Env: DUET_BENCH_WORKERS (default 1,2), DUET_BENCH_STEPS (default 30),
 // DUET_BENCH_REPS (default 3), DUET_BENCH_BATCH (default: the recipe's 64),
-// DUET_BENCH_RECIPES (default fashion-mnist-siglip,fashion-mnist-clip).
-import { mkdtempSync, readFileSync } from 'node:fs';
+// DUET_BENCH_RECIPES (default fashion-mnist-siglip,fashion-mnist-clip), DUET_BENCH_PROFILE (default 1: the
+// per-phase breakdown of a steady-state step per rank, from the trainer's DUET_PROFILE; 0 = off).
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { DEFAULT_BUCKET_BYTES, getRecipe, planBuckets, readMetrics, resolveConfig, train } from '@duet/training';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { DEFAULT_BUCKET_BYTES, getRecipe, meanPhases, planBuckets, PROFILE_PHASES, readMetrics, resolveConfig, train, type ProfileFile } from '@duet/training';
 import { readSafetensors } from '@duet/model-format';
 import { clipCommBytes, siglipCommBytes } from '@duet/losses';
 import { printTable, writeResult, type Row } from './report.ts';
@@ -20,6 +21,8 @@ const reps = Number(process.env['DUET_BENCH_REPS'] ?? 3);
 const batchOverride = process.env['DUET_BENCH_BATCH'] ? { batchSize: Number(process.env['DUET_BENCH_BATCH']) } : {};
 const recipes = (process.env['DUET_BENCH_RECIPES'] ?? 'fashion-mnist-siglip,fashion-mnist-clip').split(',');
 const WARM = 8; // steps excluded from the steady-state rate (worker start, wasm warm-up, first allocations)
+const profile = process.env['DUET_BENCH_PROFILE'] !== '0';
+if (profile) process.env['DUET_PROFILE'] = '1'; // read by the trainer at the start of each run (worker threads inherit it)
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
 /** Ring all-reduce bytes one rank sends for `n` floats (chunks of ⌈n/W⌉), as the threads group counts them. */
@@ -35,7 +38,7 @@ function gradModelBytes(modelDir: string, w: number): number {
 const rows: Row[] = [];
 const loadBefore = load();
 
-interface Run { rate: number; cpuMs: number; lossBytes: number; gradBytes: number; lossMs: number; gradMs: number; lastLoss: number; load: string; modelDir: string; batch: number }
+interface Run { phases?: { wall: Record<string, number>[]; cpu: Record<string, number>[] }; rate: number; cpuMs: number; lossBytes: number; gradBytes: number; lossMs: number; gradMs: number; lastLoss: number; load: string; modelDir: string; batch: number }
 
 async function once(recipe: string, w: number): Promise<Run> {
   const out = mkdtempSync(join(tmpdir(), 'duet-bench-ddp-'));
@@ -53,7 +56,10 @@ async function once(recipe: string, w: number): Promise<Run> {
   const steady = readMetrics(join(out, 'metrics.jsonl')).filter((x) => typeof x['loss'] === 'number').slice(WARM);
   const mean = (k: string) => steady.reduce((s, x) => s + ((x[k] as number) ?? 0), 0) / steady.length;
   process.stdout.write('.');
+  const profFile = join(out, 'profile.json');
+  const prof = existsSync(profFile) ? (JSON.parse(readFileSync(profFile, 'utf8')) as ProfileFile) : undefined;
   return {
+    ...(prof ? { phases: { wall: prof.ranks.map((st) => meanPhases(st.flat(), WARM)), cpu: prof.cpu.map((st) => meanPhases(st.flat(), WARM)) } } : {}),
     rate: (b.samples - a.samples) / (b.wall - a.wall), cpuMs: (1000 * (b.cpu - a.cpu)) / (b.samples - a.samples),
     lossBytes: w > 1 ? mean('loss_comm_bytes') : 0, gradBytes: w > 1 ? mean('grad_comm_bytes') : 0,
     lossMs: w > 1 ? mean('loss_comm_ms') : 0, gradMs: w > 1 ? mean('grad_comm_ms') : 0, lastLoss: r.lastLoss, load: loadStart, modelDir: r.modelDir,
@@ -61,6 +67,7 @@ async function once(recipe: string, w: number): Promise<Run> {
   };
 }
 
+const profRows: Row[] = [];
 for (const recipe of recipes) {
   const runs = new Map<number, Run[]>(workers.map((w) => [w, []]));
   for (let k = 0; k < reps; k++) for (const w of workers) runs.get(w)!.push(await once(recipe, w));
@@ -81,7 +88,21 @@ for (const recipe of recipes) {
       'loss comm ms': +best.lossMs.toFixed(2), 'all-reduce ms': +best.gradMs.toFixed(2),
       'last loss': +best.lastLoss.toFixed(4), 'load at start': best.load,
     });
+    // Per-phase ms of a steady-state step, mean over the run's steps after warm-up, for each rank of the best run.
+    // Wall ms, and CPU ms of the rank's own thread (robust to other load; wall − CPU = waiting for a core or a peer).
+    for (const kind of ['wall', 'cpu'] as const) {
+      best.phases?.[kind].forEach((ph, r) => {
+        const total = PROFILE_PHASES.reduce((a, k) => a + ph[k]!, 0);
+        profRows.push({
+          recipe, workers: w, rank: r, time: kind, ...Object.fromEntries(PROFILE_PHASES.map((k) => [k, +ph[k]!.toFixed(1)])),
+          'step ms': +total.toFixed(1), ...(kind === 'wall' ? { 'samples/s': +(best.batch / (total / 1000)).toFixed(0) } : { 'CPU ms/sample': +(total / (best.batch / w)).toFixed(2) }),
+        });
+      });
+    }
   }
 }
 printTable(`duet train throughput, ${steps} steps (steady state from step ${WARM}), best of ${reps}, ${cpus().length} cores; load before ${loadBefore}, after ${load()}`, rows);
-writeResult(`distributed-training${process.env['DUET_BENCH_BATCH'] ? `-b${process.env['DUET_BENCH_BATCH']}` : ''}`, { steps, warm: WARM, reps, loadBefore, loadAfter: load(), rows });
+if (profRows.length) {
+  printTable('per-phase ms per steady-state step (DUET_PROFILE; mean after warm-up, best run; wall, and CPU of the rank thread; 1 worker: forward = forward + loss + backward in one call; CPU ms/sample per local sample)', profRows);
+}
+writeResult(`distributed-training${process.env['DUET_BENCH_BATCH'] ? `-b${process.env['DUET_BENCH_BATCH']}` : ''}`, { steps, warm: WARM, reps, loadBefore, loadAfter: load(), rows, phases: profRows });

@@ -1,6 +1,7 @@
 // Public surface of @duet/training: the training loop, its optimizer/schedules, checkpoints, metrics and evaluation.
 export { AdamW, noDecay, type AdamWOptions } from './optim/adamw.js';
-export { clipByGlobalNorm, globalNorm } from './optim/clip-grad.js';
+export { clipByGlobalNorm, clipCoefficient, globalNorm } from './optim/clip-grad.js';
+export { storageView, hostBackend, gradientValues, disposeGradients, type Gradient } from './optim/storage.js';
 export { makeSchedule, type Schedule, type ScheduleName, type ScheduleOptions } from './optim/schedule.js';
 export {
   retrievalMetrics, retrievalMetricsFromScores, rankOf, type RetrievalMetrics, type DirectionMetrics,
@@ -28,9 +29,10 @@ export {
   createDataParallel, checkResumeWorld, isRankPositions, type DataParallel, type DataParallelOptions, type RankPositions,
 } from './distributed/data-parallel.js';
 export { ddpGradients, type DdpStepOptions, type DdpStepResult } from './distributed/ddp-step.js';
-export { allReduceSum, broadcastVariables, planBuckets, DEFAULT_BUCKET_BYTES } from './distributed/buckets.js';
+export { allReduceSum, allReduceSumValues, broadcastVariables, planBuckets, DEFAULT_BUCKET_BYTES } from './distributed/buckets.js';
 export { recordForward, deferredBackwardSupported, type RecordedForward } from './distributed/deferred-backward.js';
 export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
+export { StepProfiler, stepProfiler, profilingEnabled, meanPhases, PROFILE_PHASES, type ProfilePhase, type ProfileFile } from './profile.js';
 export {
   openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset, type SessionShard,
 } from './session.js';

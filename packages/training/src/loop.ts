@@ -8,7 +8,8 @@ import { tf } from '@duet/runtime';
 import { clampLogitScale } from '@duet/losses';
 import type { RawTensor } from '@duet/model-format';
 import { AdamW } from './optim/adamw.js';
-import { clipByGlobalNorm } from './optim/clip-grad.js';
+import { clipCoefficient, globalNorm } from './optim/clip-grad.js';
+import { disposeGradients } from './optim/storage.js';
 import { makeSchedule } from './optim/schedule.js';
 import { computeGradients, trainableByName } from './step.js';
 import { CheckpointManager, type LoadedCheckpoint } from './io/checkpoints.js';
@@ -19,6 +20,7 @@ import type { TrainConfig } from './config.js';
 import type { TensorBatch, TrainableDualEncoder } from './model.js';
 import type { EvalSummary } from './eval/summary.js';
 import type { DataParallel } from './distributed/data-parallel.js';
+import { PROFILE_PHASES, stepProfiler as prof, type ProfileFile } from './profile.js';
 
 /** A batch as the data loader yields it (HF layout: pixelValues NCHW, int32 ids/mask). */
 export interface LoaderBatch {
@@ -149,32 +151,40 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
   let stopped: TrainResult['stopped'] = 'completed';
   let lastEval: EvalSummary | undefined;
   const losses: { step: number; loss: number }[] = [];
+  prof.start();
   outer: while (step < totalSteps) {
     const loader = par ? par.syncLoader(session.makeLoader(epoch, dataPosition)) : session.makeLoader(epoch, dataPosition);
     try {
     for await (const batch of loader) {
+      prof.lap('data');
       const tStep = Date.now();
       const lr = schedule(step);
       opt.lr = lr;
       const micro = toMicroBatches(batch, config.accum, session.textUsesAttentionMask ?? true);
+      prof.lap('upload');
       let result;
       try {
         result = par ? await par.computeGradients(model, micro) : computeGradients(model, micro);
+        if (!par) prof.lap('forward');
       } finally {
         micro.forEach((m) => tf.dispose([m.pixelValues, m.inputIds, ...(m.attentionMask ? [m.attentionMask] : [])]));
       }
       const { loss, grads } = result;
       if (!Number.isFinite(loss)) {
-        tf.dispose([...grads.values()]);
+        disposeGradients(grads.values());
         opt.dispose();
         const last = ckpts.latest();
         throw new NonFiniteLossError(`loss is ${loss} at step ${step + 1}; stopping. ` +
           (last ? `The last good checkpoint is ${last.dir} (step ${last.step}); resume from it with a lower --lr.` : 'No checkpoint was written; lower --lr or raise --warmup.'));
       }
-      const { norm, grads: clipped } = clipByGlobalNorm(grads, config.gradClipNorm);
-      opt.applyGradients(clipped);
-      tf.dispose([...clipped.values()]);
+      // Clipping's coefficient is applied inside AdamW's pass (torch: clip_grad_norm_ rescales, then the step).
+      const norm = globalNorm(grads);
+      prof.lap('clip');
+      opt.applyGradients(grads, { scale: clipCoefficient(norm, config.gradClipNorm) });
+      disposeGradients(grads.values());
+      prof.lap('optimizer');
       if (params.has('logit_scale')) clampLogitScale(model.logitScale);
+      prof.lap('clamp');
       step += 1;
       const globalBatch = batch.pixelShape[0] * world;
       samplesSeen += globalBatch;
@@ -194,6 +204,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
           num_tensors: mem.numTensors, num_bytes: mem.numBytes, time: (Date.now() - t0) / 1000,
         });
       }
+      prof.lap('metrics');
       hooks.onProgress?.({ step, totalSteps, epoch, samplesSeen, loss, lr });
       if (writer && config.evalEvery > 0 && step % config.evalEvery === 0 && step < totalSteps && session.evaluate) {
         lastEval = await session.evaluate({ periodic: true });
@@ -204,7 +215,10 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
       await hooks.afterStep?.(step);
       // Let the event loop run (signal handlers such as Ctrl-C, worker messages): prefetched batches resolve as
       // microtasks, which alone would never reach the poll phase where signals are delivered.
+      prof.lap('hooks');
       await new Promise<void>((r) => setImmediate(r));
+      prof.lap('yield');
+      prof.endStep();
       if (step >= totalSteps) break outer;
       if (config.stopAfter !== undefined && step - startStep >= config.stopAfter) { stopped = 'stop-after'; break outer; }
       if (hooks.signal?.aborted) { stopped = 'interrupted'; break outer; }
@@ -218,6 +232,7 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
     dataPosition = undefined;
   }
   const seconds = (Date.now() - t0) / 1000;
+  if (prof.enabled) await writeProfile(outDir, par, writer);
   await checkpoint();
   const modelDir = join(outDir, 'model');
   if (stopped === 'completed' && writer) {
@@ -246,6 +261,17 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
     outDir, modelDir: existsSync(join(modelDir, 'config.json')) || stopped === 'completed' ? modelDir : '', steps: step, samplesSeen, seconds,
     samplesPerSecond: (samplesSeen - startSamples) / Math.max(1e-9, seconds), lastLoss, losses, ...(lastEval ? { eval: lastEval } : {}), stopped,
   };
+}
+
+/** `DUET_PROFILE=1`: every rank's per-step phase times, gathered to rank 0 and written to `<out>/profile.json`. */
+async function writeProfile(outDir: string, par: DataParallel | undefined, writer: boolean): Promise<void> {
+  const gather = async (mine: Float32Array) => (par ? await par.group.allGather(mine) : [mine]);
+  const [wall, cpu] = [await gather(prof.flat()), await gather(prof.flat(true))];
+  if (!writer) return;
+  const p = PROFILE_PHASES.length;
+  const rows = (all: Float32Array[]) => all.map((f) => Array.from({ length: f.length / p }, (_, i) => Array.from(f.subarray(i * p, (i + 1) * p), (x) => +x.toFixed(3))));
+  const file: ProfileFile = { phases: PROFILE_PHASES, ranks: rows(wall), cpu: rows(cpu) };
+  writeFileAtomic(join(outDir, 'profile.json'), JSON.stringify(file));
 }
 
 /** Split a loader batch into `accum` equal micro-batches of tensors. */

@@ -3,6 +3,7 @@
 // without one buffer the size of the whole model (memory).
 import { tf } from '@duet/runtime';
 import type { ProcessGroup } from '@duet/losses';
+import { storageView } from '../optim/storage.js';
 
 export const DEFAULT_BUCKET_BYTES = 25 * 1024 * 1024;
 
@@ -30,7 +31,8 @@ async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx:
   let off = 0;
   for (const i of idx) {
     const t = tensors[i];
-    if (t) buf.set((await t.data()) as Float32Array, off); // a missing gradient contributes zeros
+    // a missing gradient contributes zeros; wasm/cpu: copied straight from the tensor's storage (no readback)
+    if (t) buf.set(storageView(t) ?? ((await t.data()) as Float32Array), off);
     off += sizes[i]!;
   }
   return buf;
@@ -55,6 +57,29 @@ export async function allReduceSum(group: ProcessGroup, grads: (tf.Tensor | unde
     }
   }
   tf.dispose(grads.filter((g): g is tf.Tensor => !!g));
+  return out;
+}
+
+/**
+ * As allReduceSum, but the sums stay in JS: one Float32Array view per gradient into the reduced bucket buffers
+ * (what the fused AdamW reads directly; no tensor is made per gradient). Disposes the inputs.
+ */
+export async function allReduceSumValues(group: ProcessGroup, grads: (tf.Tensor | undefined)[], shapes: number[][], bucketBytes = DEFAULT_BUCKET_BYTES): Promise<Float32Array[]> {
+  const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
+  const out = new Array<Float32Array>(grads.length);
+  try {
+    for (const idx of planBuckets(sizes, bucketBytes)) {
+      const local = await flatten(grads, sizes, idx);
+      const summed = group.worldSize === 1 ? local : await group.allReduce(local, 'sum');
+      let off = 0;
+      for (const i of idx) {
+        out[i] = summed.subarray(off, off + sizes[i]!);
+        off += sizes[i]!;
+      }
+    }
+  } finally {
+    tf.dispose(grads.filter((g): g is tf.Tensor => !!g));
+  }
   return out;
 }
 

@@ -2,10 +2,11 @@
 // writing, ranks ending an epoch (or stopping on Ctrl-C) at the same step, and every rank's data-loader position
 // gathered into the checkpoint so each rank resumes exactly where it was.
 import type { ProcessGroup } from '@duet/losses';
-import type { StepResult } from '../step.js';
+import type { Gradient } from '../optim/storage.js';
 import type { TensorBatch, TrainableDualEncoder } from '../model.js';
 import type { BatchSource, LoaderBatch } from '../loop.js';
 import { ddpGradients, type DdpStepOptions } from './ddp-step.js';
+import { stepProfiler as prof } from '../profile.js';
 
 /** The data position a distributed checkpoint stores: one loader position per rank. */
 export interface RankPositions {
@@ -18,7 +19,7 @@ export interface DataParallel {
   readonly rank: number;
   readonly worldSize: number;
   /** Gradients of the global batch's loss (see ddpGradients); identical on every rank. */
-  computeGradients(model: TrainableDualEncoder, micro: TensorBatch[]): Promise<StepResult>;
+  computeGradients(model: TrainableDualEncoder, micro: TensorBatch[]): Promise<{ loss: number; grads: Map<string, Gradient> }>;
   /** Wraps one epoch's loader: a batch is used only when every rank has one and no rank asked to stop. */
   syncLoader(src: BatchSource): BatchSource;
   /** True once any rank asked to stop (set by syncLoader, so every rank sees it at the same step). */
@@ -74,9 +75,11 @@ export function createDataParallel(group: ProcessGroup, opts: DataParallelOption
           try {
             for (;;) {
               const next = await it.next();
+              prof.lap('data');
               // [ranks with a batch, ranks asking to stop]: ranks can run out at different points of an epoch
               // (shards balanced to within one sample), and a stop must happen at the same step everywhere.
               const votes = await group.allReduce(Float32Array.of(next.done ? 0 : 1, opts.shouldStop?.() ? 1 : 0), 'sum');
+              prof.lap('vote');
               if (votes[1]! > 0) stop = true;
               if (stop || votes[0]! < worldSize) return;
               yield next.value;

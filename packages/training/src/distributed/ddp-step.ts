@@ -4,10 +4,12 @@
 // global gradient). ∂logitScale/∂logitBias come out of the loss already global and are not reduced again.
 import { tf } from '@duet/runtime';
 import { distributedClipLoss, distributedSiglipLoss, type ProcessGroup } from '@duet/losses';
-import { trainableByName, type StepResult } from '../step.js';
+import { trainableByName } from '../step.js';
+import type { Gradient } from '../optim/storage.js';
 import type { TensorBatch, TrainableDualEncoder } from '../model.js';
-import { allReduceSum, DEFAULT_BUCKET_BYTES } from './buckets.js';
+import { allReduceSumValues, DEFAULT_BUCKET_BYTES } from './buckets.js';
 import { deferredBackwardSupported, recordForward, type RecordedForward } from './deferred-backward.js';
+import { stepProfiler as prof } from '../profile.js';
 
 export interface DdpStepOptions {
   /** Gradient all-reduce bucket size in bytes (default 25 MiB). */
@@ -18,7 +20,15 @@ export interface DdpStepOptions {
   bidirectional?: boolean;
 }
 
-export interface DdpStepResult extends StepResult {
+export interface DdpStepResult {
+  /** The global batch's loss (identical on every rank). */
+  loss: number;
+  /**
+   * Gradients keyed by HF parameter name, identical on every rank: the tower gradients as values in JS (views of
+   * the all-reduce's buffers, which AdamW and clipping read directly), the logit scale/bias ones as tensors.
+   * Caller disposes the tensors.
+   */
+  grads: Map<string, Gradient>;
   /** Bytes this rank sent for the loss (embedding exchange) and for the gradient all-reduce. */
   lossBytes: number;
   reduceBytes: number;
@@ -71,6 +81,7 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
     cached.forEach((c) => tf.dispose([c.img, c.txt]));
   }
 
+  prof.lap('forward');
   // 2. the distributed loss: global value, ∂global/∂local features, global ∂logitScale/∂logitBias.
   let res;
   const t0 = performance.now();
@@ -87,6 +98,7 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
   }
   const loss = res.loss.dataSync()[0]!;
   const lossMs = performance.now() - t0;
+  prof.lap('loss');
 
   // 3. backprop the local feature gradients through the towers.
   let towerGrads: (tf.Tensor | undefined)[];
@@ -119,18 +131,20 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
     tf.dispose([...gImg, ...gTxt]);
   }
 
+  prof.lap('backward');
   // 4. sum the tower gradients over ranks (bucketed); the logit gradients are already global.
   const before = group.bytesSent;
   const t1 = performance.now();
-  const reduced = await allReduceSum(group, towerGrads, towerVars.map((v) => v.shape), opts.bucketBytes ?? DEFAULT_BUCKET_BYTES);
+  const reduced = await allReduceSumValues(group, towerGrads, towerVars.map((v) => v.shape), opts.bucketBytes ?? DEFAULT_BUCKET_BYTES);
   const reduceBytes = group.bytesSent - before;
   const reduceMs = performance.now() - t1;
-  const grads = new Map<string, tf.Tensor>();
+  const grads = new Map<string, Gradient>();
   towerNames.forEach((n, i) => grads.set(n, reduced[i]!));
   for (const [name, v] of byName) {
     if (v === model.logitScale) grads.set(name, tf.reshape(res.gradLogitScale, v.shape));
     else if (v === model.logitBias && res.gradLogitBias) grads.set(name, tf.reshape(res.gradLogitBias, v.shape));
   }
   tf.dispose([res.loss, res.localLoss, res.gradImageEmbeds, res.gradTextEmbeds, res.gradLogitScale, ...(res.gradLogitBias ? [res.gradLogitBias] : [])]);
+  prof.lap('allreduce');
   return { loss, grads, lossBytes: res.bytesCommunicated, reduceBytes, lossMs, reduceMs };
 }
