@@ -8,3 +8,4 @@ export { Collection, type CollectionOptions } from './node/collection.js';
 export { createOrtScoreKernel } from './node/ort-score-kernel.js';
 export { decodeImages } from './node/images.js';
 export { Int8ExactSearch, safeQueryMax, type Int8ExactOptions } from './node/int8-exact-search.js';
+export { loadScanNative, scanNativeUnavailableReason, type ScanIsa } from './node/scan-native.js';

@@ -5,8 +5,10 @@
 //   |x.y - x~.y~| <= ||x - x~|| ||y|| + ||x~|| ||y - y~||
 // makes the candidate set provably contain the true top-k, so results equal the float32 reference (same scores,
 // ties by lower index); only the bytes scanned (and the multiply-adds' width) shrink.
-// The scan is pipelined: onnxruntime scores the next blocks (one single-threaded call per core, concurrently)
-// while JS filters block b.
+// Two engines compute the same thing: the native addon (native/duet_scan.c: one fused pass per core with int8
+// VNNI/AVX2/portable dot products, the bound filter, candidate collection and the float32 rescoring) when it is
+// built, else onnxruntime's MatMulInteger, pipelined (one single-threaded call per core, concurrently) while JS
+// filters the finished block.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
@@ -16,6 +18,7 @@ import { checkK } from '../retrieval/exact-index.js';
 import { TopK } from '../retrieval/topk.js';
 import { InferenceError } from '../runtime/errors.js';
 import { l2NormalizeRows } from '../runtime/normalize.js';
+import { loadScanNative, SCAN_ISAS, scanNativeUnavailableReason, type ScanIsa, type ScanNative } from './scan-native.js';
 
 const { onnx } = onnxProto;
 const DT = onnx.TensorProto.DataType;
@@ -95,6 +98,28 @@ export interface Int8ExactOptions {
   queryMax?: number;
   /** Extra onnxruntime session options (e.g. `{ extra: { session: { intra_op: { allow_spinning: '0' } } } }`). */
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /**
+   * 'native' (the C addon; an error when it is not built), 'onnxruntime' (MatMulInteger), or 'auto' (default:
+   * native when the addon loads, else onnxruntime). DUET_SCAN_ENGINE sets the default.
+   */
+  engine?: 'auto' | 'native' | 'onnxruntime';
+  /**
+   * Instruction set of the native scan (default: DUET_SCAN_ISA, else the best this CPU supports). 'portable' is
+   * plain C; every ISA gives the same results (the dot products are exact integers).
+   */
+  isa?: ScanIsa;
+}
+
+/** The native scan's state: stride-padded int8 codes and per-row quantisation statistics. */
+interface NativeState {
+  native: ScanNative;
+  isa: ScanIsa;
+  stride: number;
+  rowsum: Int32Array;
+  rowd: Float64Array;
+  rowf: Float32Array;
+  codes: Int8Array;
+  maxMag: number;
 }
 
 /** Growable per-query candidate list (row, upper bound). */
@@ -129,27 +154,64 @@ export class Int8ExactSearch<M = unknown> {
 
   private constructor(
     readonly index: ExactIndex<M>,
-    private readonly session: ort.InferenceSession,
+    private readonly session: ort.InferenceSession | undefined,
+    private readonly nat: NativeState | undefined,
     readonly blockRows: number,
     readonly queryMax: number,
     readonly parallel: number,
   ) {}
 
+  /** 'native' (C addon) or 'onnxruntime'. */
+  get engine(): 'native' | 'onnxruntime' {
+    return this.nat ? 'native' : 'onnxruntime';
+  }
+
+  /** The dot-product instruction set: the native kernel's, or 'mlas' (onnxruntime's own dispatch). */
+  get isa(): ScanIsa | 'mlas' {
+    return this.nat?.isa ?? 'mlas';
+  }
+
   static async create<M>(index: ExactIndex<M>, opts: Int8ExactOptions = {}): Promise<Int8ExactSearch<M>> {
     const blockRows = opts.blockRows ?? 16384;
     if (!Number.isInteger(blockRows) || blockRows <= 0) throw new InferenceError(`blockRows: expected a positive integer, got ${blockRows}`);
+    const parallel = opts.parallel ?? availableParallelism();
+    if (!Number.isInteger(parallel) || parallel < 1 || parallel > 1024) throw new InferenceError(`parallel: expected an integer in [1, 1024], got ${parallel}`);
+    const engine = opts.engine ?? (process.env['DUET_SCAN_ENGINE'] as Int8ExactOptions['engine']) ?? 'auto';
+    if (!['auto', 'native', 'onnxruntime'].includes(engine)) throw new InferenceError(`engine: expected 'auto', 'native' or 'onnxruntime', got ${JSON.stringify(engine)}`);
+    // The native kernel's int32 sums stay exact up to D = 65536 (D x 255 x 127 < 2^31).
+    const native = engine !== 'onnxruntime' && index.dim <= 65536 ? await loadScanNative() : undefined;
+    if (engine === 'native' && !native) {
+      throw new InferenceError(`engine 'native': the int8 scan addon is unavailable (${index.dim > 65536 ? `dim ${index.dim} > 65536` : scanNativeUnavailableReason()})`);
+    }
+    if (native) {
+      const supported = native.isas();
+      const isa = opts.isa ?? (process.env['DUET_SCAN_ISA'] as ScanIsa | undefined) ?? supported[supported.length - 1]!;
+      if (!SCAN_ISAS.includes(isa)) throw new InferenceError(`isa: expected one of ${SCAN_ISAS.join(', ')}, got ${JSON.stringify(isa)}`);
+      if (!supported.includes(isa)) throw new InferenceError(`isa: this CPU does not support ${isa} (supported: ${supported.join(', ')})`);
+      const stride = Math.ceil(index.dim / 4) * 4;
+      const nat: NativeState = { native, isa, stride, rowsum: new Int32Array(0), rowd: new Float64Array(0), rowf: new Float32Array(0), codes: new Int8Array(0), maxMag: 0 };
+      return new Int8ExactSearch(index, undefined, nat, blockRows, 127, parallel);
+    }
     const queryMax = opts.queryMax ?? safeQueryMax();
     if (!Number.isInteger(queryMax) || queryMax < 1 || queryMax > 127) throw new InferenceError(`queryMax: expected an integer in [1, 127], got ${queryMax}`);
-    const parallel = opts.parallel ?? availableParallelism();
-    if (!Number.isInteger(parallel) || parallel < 1) throw new InferenceError(`parallel: expected a positive integer, got ${parallel}`);
     const session = await ort.InferenceSession.create(matMulIntegerModel(index.dim), { intraOpNumThreads: opts.threads ?? 1, ...opts.sessionOptions });
-    return new Int8ExactSearch(index, session, blockRows, queryMax, parallel);
+    return new Int8ExactSearch(index, session, undefined, blockRows, queryMax, parallel);
   }
 
   /** (Re)builds the int8 copy when the index changed since the last build. */
   sync(): void {
     if (this.builtAt === this.index.version) return;
     const { dim, size } = this.index;
+    if (this.nat) {
+      const s = this.nat;
+      s.codes = new Int8Array(size * s.stride);
+      s.rowsum = new Int32Array(size);
+      s.rowd = new Float64Array(size * 3);
+      s.rowf = new Float32Array(size * 4);
+      s.maxMag = s.native.quantize(this.index.vectors, size, dim, s.stride, s.codes, s.rowsum, s.rowd, s.rowf);
+      this.builtAt = this.index.version;
+      return;
+    }
     const v = this.index.vectors;
     const blocks = Math.ceil(size / this.blockRows);
     this.codes = new Uint8Array(size * dim);
@@ -182,6 +244,12 @@ export class Int8ExactSearch<M = unknown> {
     checkK(k, size);
     this.sync();
     const qs = this.index.normalize ? l2NormalizeRows(Float32Array.from(queries), dim) : queries;
+    if (this.nat) {
+      const s = this.nat;
+      const r = await s.native.search(s.codes, s.rowsum, s.rowd, s.rowf, this.index.vectors, qs, size, dim, s.stride, q, k, this.parallel, SCAN_ISAS.indexOf(s.isa), s.maxMag);
+      this.lastCandidates = r.rescored;
+      return { indices: r.indices, scores: r.scores, q };
+    }
     // Queries: int8 codes transposed to [D, q], with scale, ||y - y~|| and ||y|| for the bound.
     const qCodes = new Int8Array(q * dim);
     const qT = new Int8Array(dim * q);
@@ -210,7 +278,7 @@ export class Int8ExactSearch<M = unknown> {
       const n = Math.min(this.blockRows, size - start);
       const rows = new ort.Tensor('uint8', this.codes.subarray(start * dim, (start + n) * dim), [n, dim]);
       // parallel + 1 output slots: `parallel` calls in flight plus the block JS is filtering.
-      return this.session.run({ rows, queries: qTensor }, { scores: this.output(b % (this.parallel + 1), n, q) });
+      return this.session!.run({ rows, queries: qTensor }, { scores: this.output(b % (this.parallel + 1), n, q) });
     };
     const inflight = new Map<number, ReturnType<typeof launch>>();
     for (let b = 0; b < Math.min(this.parallel, blocks); b++) inflight.set(b, launch(b));

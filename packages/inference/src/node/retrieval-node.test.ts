@@ -84,7 +84,7 @@ describe('retrieval (Node)', () => {
     const q = randomVectors(9, d, 5);
     q.set(base.subarray(0, 3 * d)); // queries aimed at groups: their top-k are all near-ties
     for (const queryMax of [63, 127]) {
-      const fast = await Int8ExactSearch.create(ref, { blockRows: 257, queryMax, threads: 1 });
+      const fast = await Int8ExactSearch.create(ref, { engine: 'onnxruntime', blockRows: 257, queryMax, threads: 1 });
       for (const k of [1, 7, m]) {
         const a = await ref.searchRaw(q, k);
         const b = await fast.searchRaw(q, k);
@@ -92,7 +92,7 @@ describe('retrieval (Node)', () => {
         expect(Array.from(b.scores)).toEqual(Array.from(a.scores));
       }
     }
-    await expect(Int8ExactSearch.create(ref, { queryMax: 200 })).rejects.toThrow(/queryMax/);
+    await expect(Int8ExactSearch.create(ref, { engine: 'onnxruntime', queryMax: 200 })).rejects.toThrow(/queryMax/);
   });
 
   it('HNSW recall@10 against exact search is high, and removed ids disappear', async () => {
