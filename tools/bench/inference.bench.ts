@@ -9,7 +9,11 @@
 //     native read); usearch HNSW build time, QPS, recall@10.
 // Env: DUET_BENCH_N (retrieval rows), DUET_BENCH_HNSW_N (HNSW rows, default min(N, 100000)),
 //      DUET_BENCH_QUICK=1 (N = 100000, fewer iterations), DUET_BENCH_SKIP=embed|retrieval,
-//      DUET_BENCH_ROUNDS (embedding rounds, default 5), DUET_BENCH_VIT_BATCH (ViT-B-32 batch, default 8).
+//      DUET_BENCH_ROUNDS (embedding rounds, default 5), DUET_BENCH_VIT_BATCH (ViT-B-32 batch, default 8),
+//      DUET_BENCH_HNSW_M / DUET_BENCH_HNSW_EF_ADD (graph degree and build expansion, default 16 / 128),
+//      DUET_BENCH_HNSW_EF_SEARCH (comma-separated search expansions, default 128).
+// The int8 exact search runs on both engines (onnxruntime MatMulInteger and the native addon when built);
+// DUET_SCAN_ISA=portable|avx2|avx512vnni forces the native kernel's instruction set.
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -28,6 +32,9 @@ const SKIP = process.env['DUET_BENCH_SKIP'] ?? '';
 const N = Number(process.env['DUET_BENCH_N'] ?? (QUICK ? 100_000 : 1_000_000));
 const HNSW_N = Number(process.env['DUET_BENCH_HNSW_N'] ?? Math.min(N, QUICK ? 20_000 : 100_000));
 const DIM = 512;
+const HNSW_M = Number(process.env['DUET_BENCH_HNSW_M'] ?? 16);
+const HNSW_EF_ADD = Number(process.env['DUET_BENCH_HNSW_EF_ADD'] ?? 128);
+const HNSW_EF_SEARCH = (process.env['DUET_BENCH_HNSW_EF_SEARCH'] ?? '128').split(',').map(Number);
 const ROUNDS = Number(process.env['DUET_BENCH_ROUNDS'] ?? (QUICK ? 3 : 5));
 const VIT_BATCH = Number(process.env['DUET_BENCH_VIT_BATCH'] ?? 8);
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
@@ -294,43 +301,61 @@ async function retrievalBench(): Promise<Row[]> {
     };
   };
   const timed: { index: string; one: number; batch: number; extra?: Row }[] = [];
+  console.log(`[retrieval] load ${load0}; copy ${(copyBw[0]! / 1e9).toFixed(2)} GB/s, read ${(readBw[0]! / 1e9).toFixed(2)} GB/s`);
 
   // The float32 reference (JS kernel) on 4 queries: the exact answers the fast paths must reproduce.
   console.log('[retrieval] exact (js reference) 1 query and 4-query reference answers ...');
   exact.kernel = jsScoreKernel;
   const ref4 = await exact.searchRaw(queries.subarray(0, 4 * DIM), 10);
+  const loadJs = load();
   const oneJs = await medianMs(() => exact.searchRaw(queries.subarray(0, DIM), 10), QUICK ? 3 : 2);
   const batchJs = N <= 100_000 ? await medianMs(() => exact.searchRaw(queries, 10), 1) : NaN;
-  timed.push({ index: 'exact (js, float32)', one: oneJs, batch: batchJs });
+  timed.push({ index: 'exact (js, float32: the reference)', one: oneJs, batch: batchJs, extra: { 'load before/after': `${loadJs} / ${load()}` } });
   const same4 = (r: { indices: Int32Array; scores: Float32Array }) =>
     ref4.indices.every((v, i) => v === r.indices[i]) && ref4.scores.every((v, i) => v === r.scores[i]);
 
   const ortKernel = await createOrtScoreKernel({ blockRows: 16384 });
   exact.kernel = ortKernel;
   console.log('[retrieval] exact (onnxruntime float32 GEMM) ...');
+  const loadGemm = load();
   const oneGemm = await medianMs(() => exact.searchRaw(queries.subarray(0, DIM), 10), iters);
   const batchGemm = await medianMs(() => exact.searchRaw(queries, 10), QUICK ? 2 : 3);
   const gemm4 = await exact.searchRaw(queries.subarray(0, 4 * DIM), 10);
-  timed.push({ index: 'exact (onnxruntime float32 GEMM)', one: oneGemm, batch: batchGemm, extra: { 'same ids+scores as js reference': same4(gemm4) } });
+  timed.push({ index: 'exact (onnxruntime float32 GEMM)', one: oneGemm, batch: batchGemm, extra: { 'same ids+scores as js reference': same4(gemm4), 'load before/after': `${loadGemm} / ${load()}` } });
 
-  // Exact via the int8 pre-pass (1/4 of the bytes, VNNI int8 dot products) + float32 rescoring of the candidates
-  // the error bound cannot exclude: results equal the reference (ids, scores, ties).
-  const int8 = await Int8ExactSearch.create(exact);
-  const tq = now();
-  int8.sync();
-  const quantS = (now() - tq) / 1000;
-  console.log('[retrieval] exact (int8 pre-pass + float32 rescore) ...');
-  const one8 = await medianMs(() => int8.searchRaw(queries.subarray(0, DIM), 10), iters);
-  let batch8: { indices: Int32Array; scores: Float32Array } | undefined;
-  const batch8Ms = await medianMs(async () => {
-    batch8 = await int8.searchRaw(queries, 10);
-  }, iters);
-  const rescored = int8.lastCandidates / 64;
-  const first4 = { indices: batch8!.indices.subarray(0, 40), scores: batch8!.scores.subarray(0, 40) };
-  timed.push({
-    index: 'exact (int8 pre-pass + float32 rescore)', one: one8, batch: batch8Ms,
-    extra: { 'same ids+scores as js reference': same4(first4), 'rescored/query': rescored, 'quantise s': quantS, 'query codes': `s${Math.log2(int8.queryMax + 1) + 1}` },
-  });
+  // Exact via the int8 pre-pass (1/4 of the bytes, int8 dot products) + float32 rescoring of the candidates the
+  // error bound cannot exclude: results equal the reference (ids, scores, ties). Two engines: onnxruntime's
+  // MatMulInteger (MLAS) with the JS filter, and the native addon (fused VNNI scan + filter + rescore, one thread
+  // per core) when it is built.
+  for (const engine of ['onnxruntime', 'native'] as const) {
+    let int8: Int8ExactSearch | undefined;
+    try {
+      int8 = await Int8ExactSearch.create(exact, { engine });
+    } catch (e) {
+      console.log(`[retrieval] int8 ${engine} engine unavailable: ${(e as Error).message}`);
+      continue;
+    }
+    const tq = now();
+    int8.sync();
+    const quantS = (now() - tq) / 1000;
+    const how = engine === 'native' ? `native ${int8.isa}, ${int8.parallel} threads` : `onnxruntime MatMulInteger, ${int8.parallel} concurrent calls`;
+    console.log(`[retrieval] exact (int8 pre-pass + float32 rescore, ${how}) ...`);
+    const loadAt = load();
+    const one8 = await medianMs(() => int8!.searchRaw(queries.subarray(0, DIM), 10), iters);
+    let batch8: { indices: Int32Array; scores: Float32Array } | undefined;
+    const batch8Ms = await medianMs(async () => {
+      batch8 = await int8!.searchRaw(queries, 10);
+    }, iters);
+    const rescored = int8.lastCandidates / 64;
+    const first4 = { indices: batch8!.indices.subarray(0, 40), scores: batch8!.scores.subarray(0, 40) };
+    timed.push({
+      index: `exact int8 pre-pass + float32 rescore (${how})`, one: one8, batch: batch8Ms,
+      extra: {
+        'same ids+scores as js reference': same4(first4), 'rescored/query': rescored, 'quantise s': quantS,
+        'query codes': `s${Math.log2(int8.queryMax + 1) + 1}`, 'load before/after': `${loadAt} / ${load()}`,
+      },
+    });
+  }
   copyBw.push(copyBandwidth(512 * 2 ** 20));
   readBw.push(await readBandwidth(512 * 2 ** 20));
   for (const t of timed) rows.push(row(t.index, t.one, t.batch, t.extra));
@@ -341,27 +366,39 @@ async function retrievalBench(): Promise<Row[]> {
   };
   rows.unshift(bwRow);
 
-  // HNSW on the first HNSW_N rows; recall@10 against exact search on the same rows.
-  console.log(`[retrieval] HNSW build on ${HNSW_N} rows ...`);
+  // HNSW on the first HNSW_N rows; recall@10 against exact search on the same rows (the int8 exact search, whose
+  // answers equal the float32 reference), for each search expansion in HNSW_EF_SEARCH.
+  console.log(`[retrieval] HNSW build on ${HNSW_N} rows (M=${HNSW_M}, ef_add=${HNSW_EF_ADD}) ...`);
   const sub = data.subarray(0, HNSW_N * DIM);
-  const hnsw = new HnswIndex(DIM, { normalize: false, connectivity: 16, expansionAdd: 128, expansionSearch: 128 });
+  const hnsw = new HnswIndex(DIM, { normalize: false, connectivity: HNSW_M, expansionAdd: HNSW_EF_ADD, expansionSearch: HNSW_EF_SEARCH[0] });
+  const loadHnsw = load();
   const tb = now();
-  hnsw.add(ids.slice(0, HNSW_N), sub);
+  for (let start = 0; start < HNSW_N; start += 100_000) {
+    const end = Math.min(HNSW_N, start + 100_000);
+    hnsw.add(ids.slice(start, end), sub.subarray(start * DIM, end * DIM));
+    if (HNSW_N > 100_000) console.log(`[retrieval]   ${end} rows, ${((now() - tb) / 1000).toFixed(0)} s`);
+  }
   const buildS = (now() - tb) / 1000;
   const ex = new ExactIndex(DIM, { normalize: false, kernel: ortKernel });
   ex.add(ids.slice(0, HNSW_N), sub);
   const nq = 256;
   const q = clusteredVectors(nq, DIM, 4, centres);
-  const truth = await ex.search(q, 10);
-  const t1 = now();
-  const approx = await hnsw.search(q, 10);
-  const hnswMs = now() - t1;
-  let found = 0;
-  truth.forEach((hits, i) => {
-    const got = new Set(approx[i]!.map((h) => h.id));
-    found += hits.filter((h) => got.has(h.id)).length;
-  });
-  rows.push({ index: 'hnsw (usearch M=16 ef=128)', N: HNSW_N, 'build s': buildS, 'batch256 QPS': (nq * 1000) / hnswMs, 'recall@10': found / (10 * nq) });
+  const truth = await (await Int8ExactSearch.create(ex)).search(q, 10);
+  for (const ef of HNSW_EF_SEARCH) {
+    hnsw.setExpansionSearch(ef);
+    const t1 = now();
+    const approx = await hnsw.search(q, 10);
+    const hnswMs = now() - t1;
+    let found = 0;
+    truth.forEach((hits, i) => {
+      const got = new Set(approx[i]!.map((h) => h.id));
+      found += hits.filter((h) => got.has(h.id)).length;
+    });
+    rows.push({
+      index: `hnsw (usearch M=${HNSW_M} ef_add=${HNSW_EF_ADD} ef_search=${ef})`, N: HNSW_N, 'build s': buildS, 'batch256 QPS': (nq * 1000) / hnswMs,
+      'recall@10': found / (10 * nq), 'load before/after': `${loadHnsw} / ${load()}`,
+    });
+  }
   printTable('Retrieval, medians (floor = float32 bytes scanned / bandwidth; target: exact batch64 >= 50% of the copy floor; HNSW recall@10 >= 0.95)', rows);
   return rows;
 }

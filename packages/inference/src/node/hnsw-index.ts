@@ -1,5 +1,8 @@
 // HnswIndex: approximate top-k via usearch (HNSW), with string ids and metadata beside it. Inner-product metric
 // on L2-normalised vectors (= cosine); scores returned as similarities (1 - usearch distance).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import usearch from 'usearch';
 
 type UsearchIndex = InstanceType<typeof usearch.Index>;
@@ -83,6 +86,26 @@ export class HnswIndex<M = unknown> {
       removed++;
     }
     return removed;
+  }
+
+  /**
+   * Changes the search expansion (recall vs speed) of a built index. usearch's JS binding has no setter, so the
+   * graph is saved to a temporary file and reloaded under the new configuration (no rebuild).
+   */
+  setExpansionSearch(expansion: number): void {
+    if (!Number.isInteger(expansion) || expansion <= 0) throw new InferenceError(`expansionSearch: expected a positive integer, got ${expansion}`);
+    if (expansion === this.options.expansionSearch) return;
+    const dir = mkdtempSync(join(tmpdir(), 'duet-hnsw-'));
+    try {
+      const path = join(dir, 'index.usearch');
+      this.index.save(path);
+      this.options.expansionSearch = expansion;
+      const index = this.makeIndex();
+      index.load(path);
+      this.index = index;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }
 
   async search(queries: Float32Array, k: number): Promise<SearchHit<M>[][]> {

@@ -108,6 +108,13 @@ describe('retrieval (Node)', () => {
       found += hits.filter((x) => got.has(x.id)).length;
     });
     expect(found / (10 * 20)).toBeGreaterThanOrEqual(0.95);
+    // A new search expansion reloads the same graph (no rebuild): same size, same answers for stored rows.
+    hnsw.setExpansionSearch(512);
+    expect(hnsw.options.expansionSearch).toBe(512);
+    expect(hnsw.index.size()).toBe(n);
+    const self = await hnsw.search(data.subarray(17 * d, 18 * d), 1);
+    expect(self[0]![0]!.id).toBe('v17');
+    expect(() => hnsw.setExpansionSearch(0)).toThrow(/expansionSearch/);
     const top = e[0]![0]!.id;
     expect(hnsw.remove([top])).toBe(1);
     const again = await hnsw.search(queries.subarray(0, d), 10);
