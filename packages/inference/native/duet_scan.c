@@ -20,7 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(DUET_SCAN_PORTABLE_ONLY)
 #include <immintrin.h>
 #define DUET_X86 1
 #endif
@@ -32,6 +32,8 @@ static const int GROUP_Q[ISA_COUNT] = {64, 32, 64};
 /** Rows per chunk handed to a thread: a multiple of every row tile (24), ~0.5 MiB of codes at D = 512. */
 #define CHUNK_ROWS 1008
 #define QMAX 127
+/** At most this many queries use the dimension-parallel AVX-512 kernel (see tile_vnni_small). */
+#define SMALL_Q 4
 
 static int isa_supported(int isa) {
   if (isa == ISA_PORTABLE) return 1;
@@ -56,34 +58,54 @@ static int best_isa(void) {
 
 /**
  * Symmetric int8 codes of one row in [-qmax, qmax] (zero padding to stride). Writes scale, ||x - x~||, ||x~||
- * (with the scale actually used) and the code sum. A non-finite component gives a NaN bound: the row never ranks,
- * as its reference score is not a number either.
+ * (with the scale actually used) and the code sum. A non-finite component gives a NaN bound (all codes 0): the
+ * row never ranks, as its reference score is not a number either.
  */
 static void quantize_row(const float *x, int dim, int stride, int qmax, int8_t *codes, double *scale, double *err, double *norm, int32_t *sum) {
-  double max = 0;
+  float max = 0;
   int finite = 1;
   for (int j = 0; j < dim; j++) {
-    double a = fabs((double)x[j]);
-    if (!(a <= 3.4e38)) finite = 0;
-    else if (a > max) max = a;
+    const float a = fabsf(x[j]);
+    finite &= a <= 3.4028235e38f;
+    max = a > max ? a : max;
   }
-  double sc = max > 0 ? max / qmax : 1, inv = 1 / sc, e = 0, nn = 0;
+  memset(codes, 0, stride);
+  if (!finite) {
+    *scale = 1, *err = NAN, *norm = 0, *sum = 0;
+    return;
+  }
+  const double sc = max > 0 ? (double)max / qmax : 1, inv = 1 / sc;
+  // Round half up (as Math.round): v * inv lies in [-qmax, qmax] (up to rounding), so h in [-qmax + 0.5, qmax + 0.5]
+  // and floor(h) is the code; truncation then a correction for negative h (no libm call, vectorisable).
+  double e[4] = {0, 0, 0, 0}, nn[4] = {0, 0, 0, 0};
   int32_t s = 0;
-  for (int j = 0; j < dim; j++) {
-    // round half up (as Math.round), clamped; without libm's floor (a call on baseline x86-64).
+  int j = 0;
+  for (; j + 4 <= dim; j += 4)
+    for (int u = 0; u < 4; u++) {
+      const double v = x[j + u], h = v * inv + 0.5;
+      int c = (int)h;
+      c -= (double)c > h;
+      c = c > qmax ? qmax : c < -qmax ? -qmax : c;
+      codes[j + u] = (int8_t)c;
+      s += c;
+      const double dq = c * sc;
+      e[u] += (v - dq) * (v - dq);
+      nn[u] += dq * dq;
+    }
+  for (; j < dim; j++) {
     const double v = x[j], h = v * inv + 0.5;
-    double c = h >= qmax ? qmax : h <= -qmax ? -qmax : h != h ? 0 : (double)(int32_t)h;
-    if (c > h && c > -qmax) c -= 1;
+    int c = (int)h;
+    c -= (double)c > h;
+    c = c > qmax ? qmax : c < -qmax ? -qmax : c;
     codes[j] = (int8_t)c;
-    s += (int32_t)c;
-    double dq = c * sc;
-    e += (v - dq) * (v - dq);
-    nn += dq * dq;
+    s += c;
+    const double dq = c * sc;
+    e[0] += (v - dq) * (v - dq);
+    nn[0] += dq * dq;
   }
-  for (int j = dim; j < stride; j++) codes[j] = 0;
   *scale = sc;
-  *err = finite ? sqrt(e) : NAN;
-  *norm = sqrt(nn);
+  *err = sqrt((e[0] + e[1]) + (e[2] + e[3]));
+  *norm = sqrt((nn[0] + nn[1]) + (nn[2] + nn[3]));
   *sum = s;
 }
 
@@ -381,8 +403,64 @@ VNNI_NZ(2, 12)
 VNNI_NZ(3, 8)
 VNNI_NZ(4, 6)
 
+/* Few queries (q <= SMALL_Q): a 16-lane register per (row, query) accumulates 64 dimensions per vpdpbusd and is  */
+/* summed horizontally at the end, instead of leaving 15 of 16 lanes idle in the query-parallel layout.           */
+TGT_VNNI static inline __attribute__((always_inline)) void tile_vnni_small(Thread *t, int64_t row0, const int RT, const int Q, const uint8_t *qp) {
+  const Search *s = t->s;
+  const int stride = s->stride, full = stride / 64, tail = stride % 64, s64 = (stride + 63) / 64 * 64;
+  const __mmask64 tm = tail ? (((__mmask64)1 << tail) - 1) : 0;
+  const int8_t *base = s->codes + row0 * stride;
+  __m512i acc[16];
+  for (int i = 0; i < RT * Q; i++) acc[i] = _mm512_setzero_si512();
+  for (int c = 0; c < full; c++) {
+    __m512i qv[SMALL_Q];
+    for (int i = 0; i < Q; i++) qv[i] = _mm512_loadu_si512(qp + (int64_t)i * s64 + 64 * c);
+    for (int r = 0; r < RT; r++) {
+      const __m512i x = _mm512_loadu_si512(base + (int64_t)r * stride + 64 * c);
+      for (int i = 0; i < Q; i++) acc[r * Q + i] = _mm512_dpbusd_epi32(acc[r * Q + i], qv[i], x);
+    }
+  }
+  if (tail) {
+    __m512i qv[SMALL_Q];
+    for (int i = 0; i < Q; i++) qv[i] = _mm512_loadu_si512(qp + (int64_t)i * s64 + 64 * full);
+    for (int r = 0; r < RT; r++) {
+      const __m512i x = _mm512_maskz_loadu_epi8(tm, base + (int64_t)r * stride + 64 * full);
+      for (int i = 0; i < Q; i++) acc[r * Q + i] = _mm512_dpbusd_epi32(acc[r * Q + i], qv[i], x);
+    }
+  }
+  for (int r = 0; r < RT; r++) {
+    const int64_t row = row0 + r;
+    const float *rf = s->rowf + row * 4;
+    for (int i = 0; i < Q; i++) {
+      const int32_t d = _mm512_reduce_add_epi32(acc[r * Q + i]) - 128 * s->rowsum[row];
+      const float up = (float)d * rf[0] * s->qsf[i] + (rf[1] * s->qnf[i] + rf[2] * s->qef[i]);
+      if (up >= t->thrf[i]) check(t, row, i, d);
+    }
+  }
+}
+
+#define VNNI_SMALL(Q)                                                                                            \
+  TGT_VNNI static void rows_vnni_small_##Q(Thread *t, int64_t r0, int64_t r1, const uint8_t *qp) {            \
+    int64_t row = r0;                                                                                            \
+    for (; row + 4 <= r1; row += 4) tile_vnni_small(t, row, 4, Q, qp);                                           \
+    for (; row < r1; row++) tile_vnni_small(t, row, 1, Q, qp);                                                   \
+  }
+VNNI_SMALL(1)
+VNNI_SMALL(2)
+VNNI_SMALL(3)
+VNNI_SMALL(4)
+
 static void scan_vnni(Thread *t, int64_t r0, int64_t r1) {
   const Search *s = t->s;
+  if (s->q <= SMALL_Q) {
+    switch (s->q) {
+      case 1: rows_vnni_small_1(t, r0, r1, s->qpack); break;
+      case 2: rows_vnni_small_2(t, r0, r1, s->qpack); break;
+      case 3: rows_vnni_small_3(t, r0, r1, s->qpack); break;
+      default: rows_vnni_small_4(t, r0, r1, s->qpack); break;
+    }
+    return;
+  }
   for (int g = 0; g < s->groups; g++) {
     const int q0 = g * 64, gq = s->q - q0 < 64 ? s->q - q0 : 64, nz = (gq + 15) / 16;
     const uint8_t *qp = s->qpack + s->groupOff[g];
@@ -414,7 +492,7 @@ static int prepare_queries(Search *s) {
   s->groupOff = calloc(s->groups, sizeof(int64_t));
   int8_t *codes = calloc((size_t)q * stride, 1);
   const int64_t kg4 = stride / 4;
-  s->qpack = calloc((size_t)s->groups * G * stride + 64, 1);
+  s->qpack = calloc((size_t)s->groups * G * (stride + 64) + 64, 1);
   if (!s->qscale || !s->qerr || !s->qnorm || !s->qsf || !s->qnf || !s->qef || !s->tol || !s->groupOff || !codes || !s->qpack) {
     free(codes);
     return 0;
@@ -436,6 +514,11 @@ static int prepare_queries(Search *s) {
   }
   if (s->isa == ISA_PORTABLE) {
     memcpy(s->qpack, codes, (size_t)q * stride);
+  } else if (s->isa == ISA_AVX512VNNI && q <= SMALL_Q) {
+    /* [q][stride rounded up to 64] unsigned codes (+128); the padding meets masked-off row bytes. */
+    const int64_t s64 = (stride + 63) / 64 * 64;
+    for (int i = 0; i < q; i++)
+      for (int64_t j = 0; j < s64; j++) s->qpack[i * s64 + j] = (uint8_t)((j < stride ? codes[(int64_t)i * stride + j] : 0) + 128);
   } else {
     const int lanes = s->isa == ISA_AVX2 ? 8 : 16, shift = s->isa == ISA_AVX512VNNI ? 128 : 0;
     int64_t off = 0;
@@ -689,14 +772,46 @@ static int int_arg(napi_env env, napi_value v, int64_t lo, int64_t hi, int64_t *
   return 1;
 }
 
-/** quantize(vectors, n, dim, stride, codes, rowsum, rowd, rowf): returns max over rows of ||x~|| + ||x - x~||. */
+typedef struct {
+  const float *v;
+  int8_t *codes;
+  int32_t *rowsum;
+  double *rowd;
+  float *rowf;
+  int64_t r0, r1;
+  int dim, stride;
+  double maxMag;
+} QuantJob;
+
+static void *quantize_rows(void *arg) {
+  QuantJob *j = arg;
+  double maxMag = 0;
+  for (int64_t r = j->r0; r < j->r1; r++) {
+    double *d = j->rowd + r * 3;
+    quantize_row(j->v + r * j->dim, j->dim, j->stride, QMAX, j->codes + r * j->stride, &d[0], &d[1], &d[2], &j->rowsum[r]);
+    j->rowf[r * 4] = (float)d[0];
+    j->rowf[r * 4 + 1] = (float)d[1];
+    j->rowf[r * 4 + 2] = (float)d[2];
+    j->rowf[r * 4 + 3] = 0;
+    if (d[1] + d[2] > maxMag) maxMag = d[1] + d[2];
+  }
+  j->maxMag = maxMag;
+  return NULL;
+}
+
+/**
+ * quantize(vectors, n, dim, stride, codes, rowsum, rowd, rowf, threads): fills the row arrays (rows split over
+ * `threads` threads; the caller waits) and returns the max over rows of ||x~|| + ||x - x~|| (NaN rows ignored).
+ */
 static napi_value js_quantize(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
-  napi_value a[8];
+  size_t argc = 9;
+  napi_value a[9];
   CALL(env, napi_get_cb_info(env, info, &argc, a, NULL, NULL));
-  if (argc < 8) return throw_type(env, "duet_scan: quantize(vectors, n, dim, stride, codes, rowsum, rowd, rowf)");
-  int64_t n, dim, stride;
-  if (!int_arg(env, a[1], 0, INT32_MAX, &n, "n") || !int_arg(env, a[2], 1, 65536, &dim, "dim") || !int_arg(env, a[3], dim, 65536 + 3, &stride, "stride")) return NULL;
+  if (argc < 9) return throw_type(env, "duet_scan: quantize(vectors, n, dim, stride, codes, rowsum, rowd, rowf, threads)");
+  int64_t n, dim, stride, threads;
+  if (!int_arg(env, a[1], 0, INT32_MAX, &n, "n") || !int_arg(env, a[2], 1, 65536, &dim, "dim") || !int_arg(env, a[3], dim, 65536 + 3, &stride, "stride") ||
+      !int_arg(env, a[8], 1, 1024, &threads, "threads"))
+    return NULL;
   if (stride % 4) return throw_type(env, "duet_scan: stride must be a multiple of 4");
   const float *v = typed_arg(env, a[0], napi_float32_array, n * dim, "vectors");
   int8_t *codes = v ? typed_arg(env, a[4], napi_int8_array, n * stride, "codes") : NULL;
@@ -704,15 +819,19 @@ static napi_value js_quantize(napi_env env, napi_callback_info info) {
   double *rowd = rowsum ? typed_arg(env, a[6], napi_float64_array, n * 3, "rowd") : NULL;
   float *rowf = rowd ? typed_arg(env, a[7], napi_float32_array, n * 4, "rowf") : NULL;
   if (!rowf) return NULL;
-  double maxMag = 0;
-  for (int64_t r = 0; r < n; r++) {
-    double *d = rowd + r * 3;
-    quantize_row(v + r * dim, (int)dim, (int)stride, QMAX, codes + r * stride, &d[0], &d[1], &d[2], &rowsum[r]);
-    rowf[r * 4] = (float)d[0];
-    rowf[r * 4 + 1] = (float)d[1];
-    rowf[r * 4 + 2] = (float)d[2];
-    rowf[r * 4 + 3] = 0;
-    if (d[1] + d[2] > maxMag) maxMag = d[1] + d[2];
+  if (threads > n / 4096 + 1) threads = n / 4096 + 1;
+  QuantJob jobs[1024];
+  pthread_t ids[1024];
+  int ok[1024] = {0};
+  for (int t = 0; t < threads; t++)
+    jobs[t] = (QuantJob){v, codes, rowsum, rowd, rowf, n * t / threads, n * (t + 1) / threads, (int)dim, (int)stride, 0};
+  for (int t = 1; t < threads; t++) ok[t] = pthread_create(&ids[t], NULL, quantize_rows, &jobs[t]) == 0;
+  quantize_rows(&jobs[0]);
+  double maxMag = jobs[0].maxMag;
+  for (int t = 1; t < threads; t++) {
+    if (ok[t]) pthread_join(ids[t], NULL);
+    else quantize_rows(&jobs[t]); /* could not start a thread: do its rows here */
+    if (jobs[t].maxMag > maxMag) maxMag = jobs[t].maxMag;
   }
   napi_value out;
   CALL(env, napi_create_double(env, maxMag, &out));

@@ -208,7 +208,7 @@ export class Int8ExactSearch<M = unknown> {
       s.rowsum = new Int32Array(size);
       s.rowd = new Float64Array(size * 3);
       s.rowf = new Float32Array(size * 4);
-      s.maxMag = s.native.quantize(this.index.vectors, size, dim, s.stride, s.codes, s.rowsum, s.rowd, s.rowf);
+      s.maxMag = s.native.quantize(this.index.vectors, size, dim, s.stride, s.codes, s.rowsum, s.rowd, s.rowf, this.parallel);
       this.builtAt = this.index.version;
       return;
     }

@@ -69,8 +69,8 @@ describe('native int8 scan (Int8ExactSearch engine "native")', () => {
           expect(fast.engine).toBe('native');
           expect(fast.isa).toBe(isa);
           await expectSameAsReference(ref, fast, q, [1, 10, n]);
-          // Query counts that leave a query block partly filled (1, 5, 17, 33, 49).
-          for (const m of [1, 5, 17, 33, 49]) await expectSameAsReference(ref, fast, q.subarray(0, m * d), [1, 7]);
+          // 1-4 queries (the dimension-parallel kernel) and counts that leave a query block partly filled.
+          for (const m of [1, 2, 3, 4, 5, 17, 33, 49]) await expectSameAsReference(ref, fast, q.subarray(0, m * d), [1, 7]);
         }
       });
 
@@ -86,6 +86,7 @@ describe('native int8 scan (Int8ExactSearch engine "native")', () => {
         const q = ints.subarray(n * d);
         const fast = await Int8ExactSearch.create(ref, { engine: 'native', isa, parallel: 2 });
         await expectSameAsReference(ref, fast, q, [1, 10, 100]);
+        await expectSameAsReference(ref, fast, q.subarray(0, 3 * d), [1, 10, 100]);
         const a = await ref.searchRaw(q, 100);
         const distinct = new Set(a.scores);
         expect(distinct.size).toBeLessThan(a.scores.length); // ties are present and must break by index

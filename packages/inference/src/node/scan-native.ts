@@ -12,8 +12,8 @@ export const SCAN_ISAS: readonly ScanIsa[] = ['portable', 'avx2', 'avx512vnni'];
 
 /** The addon's surface (native/duet_scan.c). */
 export interface ScanNative {
-  /** Row codes (stride-padded), code sums, [scale, ||x - x~||, ||x~||] (float64 and float32); returns max ||x~|| + ||x - x~||. */
-  quantize(vectors: Float32Array, n: number, dim: number, stride: number, codes: Int8Array, rowsum: Int32Array, rowd: Float64Array, rowf: Float32Array): number;
+  /** Row codes (stride-padded), code sums, [scale, ||x - x~||, ||x~||] (float64 and float32), rows split over threads; returns max ||x~|| + ||x - x~||. */
+  quantize(vectors: Float32Array, n: number, dim: number, stride: number, codes: Int8Array, rowsum: Int32Array, rowd: Float64Array, rowf: Float32Array, threads: number): number;
   search(
     codes: Int8Array, rowsum: Int32Array, rowd: Float64Array, rowf: Float32Array, vectors: Float32Array, queries: Float32Array,
     n: number, dim: number, stride: number, q: number, k: number, threads: number, isa: number, maxMag: number,
