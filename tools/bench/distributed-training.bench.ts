@@ -38,7 +38,7 @@ function gradModelBytes(modelDir: string, w: number): number {
 const rows: Row[] = [];
 const loadBefore = load();
 
-interface Run { phases?: { wall: Record<string, number>[]; cpu: Record<string, number>[] }; rate: number; cpuMs: number; lossBytes: number; gradBytes: number; lossMs: number; gradMs: number; lastLoss: number; load: string; modelDir: string; batch: number }
+interface Run { phases?: { wall: Record<string, number>[]; cpu: Record<string, number>[]; gc: number[] }; cpuPerStep: number; rate: number; cpuMs: number; lossBytes: number; gradBytes: number; lossMs: number; gradMs: number; lastLoss: number; load: string; modelDir: string; batch: number }
 
 async function once(recipe: string, w: number): Promise<Run> {
   const out = mkdtempSync(join(tmpdir(), 'duet-bench-ddp-'));
@@ -59,7 +59,11 @@ async function once(recipe: string, w: number): Promise<Run> {
   const profFile = join(out, 'profile.json');
   const prof = existsSync(profFile) ? (JSON.parse(readFileSync(profFile, 'utf8')) as ProfileFile) : undefined;
   return {
-    ...(prof ? { phases: { wall: prof.ranks.map((st) => meanPhases(st.flat(), WARM)), cpu: prof.cpu.map((st) => meanPhases(st.flat(), WARM)) } } : {}),
+    ...(prof ? { phases: {
+      wall: prof.ranks.map((st) => meanPhases(st.flat(), WARM)), cpu: prof.cpu.map((st) => meanPhases(st.flat(), WARM)),
+      gc: prof.gc.map((g) => g.slice(WARM).reduce((x, y) => x + y, 0) / Math.max(1, g.length - WARM)),
+    } } : {}),
+    cpuPerStep: (1000 * (b.cpu - a.cpu)) / Math.max(1, b.step - a.step),
     rate: (b.samples - a.samples) / (b.wall - a.wall), cpuMs: (1000 * (b.cpu - a.cpu)) / (b.samples - a.samples),
     lossBytes: w > 1 ? mean('loss_comm_bytes') : 0, gradBytes: w > 1 ? mean('grad_comm_bytes') : 0,
     lossMs: w > 1 ? mean('loss_comm_ms') : 0, gradMs: w > 1 ? mean('grad_comm_ms') : 0, lastLoss: r.lastLoss, load: loadStart, modelDir: r.modelDir,
@@ -93,9 +97,15 @@ for (const recipe of recipes) {
     for (const kind of ['wall', 'cpu'] as const) {
       best.phases?.[kind].forEach((ph, r) => {
         const total = PROFILE_PHASES.reduce((a, k) => a + ph[k]!, 0);
+        const rankCpu = best.phases!.cpu.reduce((a, p) => a + PROFILE_PHASES.reduce((x, k) => x + p[k]!, 0), 0);
         profRows.push({
           recipe, workers: w, rank: r, time: kind, ...Object.fromEntries(PROFILE_PHASES.map((k) => [k, +ph[k]!.toFixed(1)])),
-          'step ms': +total.toFixed(1), ...(kind === 'wall' ? { 'samples/s': +(best.batch / (total / 1000)).toFixed(0) } : { 'CPU ms/sample': +(total / (best.batch / w)).toFixed(2) }),
+          'step ms': +total.toFixed(1), 'GC pause ms': +best.phases!.gc[r]!.toFixed(1),
+          ...(kind === 'wall' ? { 'samples/s': +(best.batch / (total / 1000)).toFixed(0) } : {
+            'CPU ms/sample': +(total / (best.batch / w)).toFixed(2),
+            // process CPU not on a rank thread: V8's GC/compiler helpers, the loader's decode worker, the main thread
+            ...(r === 0 ? { 'other threads CPU ms/step': +(best.cpuPerStep - rankCpu).toFixed(1) } : {}),
+          }),
         });
       });
     }

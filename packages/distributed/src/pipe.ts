@@ -61,7 +61,20 @@ export class Pipe {
   }
 
   recv(tag: number, guard: WaitGuard, mismatch: (sentTag: number) => never): Promise<Float32Array> {
-    const run = this.recvChain.then(() => this.recvNow(tag, guard, mismatch));
+    let out: Float32Array | undefined;
+    return this.recvWith(tag, guard, mismatch, (chunk, off, total) => {
+      out ??= new Float32Array(total);
+      out.set(chunk, off);
+    }).then(() => out ?? new Float32Array(0));
+  }
+
+  /**
+   * Receives one message chunk by chunk straight out of the shared slot: `sink(chunk, offset, total)` must copy
+   * or consume `chunk` before returning (the slot is reused). No buffer is allocated (collectives that add or
+   * place the values where they belong avoid an intermediate array per message). Resolves to the total length.
+   */
+  recvWith(tag: number, guard: WaitGuard, mismatch: (sentTag: number) => never, sink: (chunk: Float32Array, offset: number, total: number) => void): Promise<number> {
+    const run = this.recvChain.then(() => this.recvNow(tag, guard, mismatch, sink));
     this.recvChain = run.catch(() => undefined);
     return run;
   }
@@ -84,21 +97,25 @@ export class Pipe {
     } while (off < x.length);
   }
 
-  private async recvNow(tag: number, guard: WaitGuard, mismatch: (sentTag: number) => never): Promise<Float32Array> {
-    let out: Float32Array | undefined;
+  private async recvNow(tag: number, guard: WaitGuard, mismatch: (sentTag: number) => never, sink: (chunk: Float32Array, offset: number, total: number) => void): Promise<number> {
     let got = 0;
+    let total = 0;
     do {
       const r = Atomics.load(this.ctl, RSEQ);
       await waitWhile(this.ctl, WSEQ, r, guard);
       const sentTag = Atomics.load(this.ctl, TAG);
       if (sentTag !== tag) mismatch(sentTag);
       const n = Atomics.load(this.ctl, CHUNK);
-      out ??= new Float32Array(Atomics.load(this.ctl, TOTAL));
-      out.set(this.slot.subarray(0, n), got);
-      got += n;
-      Atomics.add(this.ctl, RSEQ, 1);
-      Atomics.notify(this.ctl, RSEQ);
-    } while (got < out.length);
-    return out;
+      total = Atomics.load(this.ctl, TOTAL);
+      try {
+        sink(this.slot.subarray(0, n), got, total);
+      } finally {
+        // the chunk is released even when the sink throws, so the sender is not left waiting on a full slot
+        got += n;
+        Atomics.add(this.ctl, RSEQ, 1);
+        Atomics.notify(this.ctl, RSEQ);
+      }
+    } while (got < total);
+    return total;
   }
 }

@@ -36,6 +36,28 @@ describe('threads group collectives (ranks in one thread)', () => {
     });
   }
 
+  it('allReduceInPlace overwrites the caller\'s buffer with the sum (chunked); allReduce leaves its input alone', async () => {
+    for (const w of [2, 3]) {
+      const world = createThreadWorld(w, { pipeBytes: 256, timeoutMs: 10_000 }); // 1001 floats: 16 chunks per ring step
+      const groups = Array.from({ length: w }, (_, r) => createThreadGroup(world, r) as ReturnType<typeof createThreadGroup> & { allReduceInPlace(x: Float32Array, op?: 'sum' | 'mean'): Promise<Float32Array> });
+      const n = 1001;
+      const mine = (r: number) => Float32Array.from({ length: n }, (_, i) => (r + 1) * 1000 + i); // Σ_r = 1000·w(w+1)/2 + w·i
+      const bufs = groups.map((_, r) => mine(r));
+      const out = await Promise.all(groups.map((g, r) => g.allReduceInPlace(bufs[r]!, 'sum')));
+      const want = Float32Array.from({ length: n }, (_, i) => (1000 * w * (w + 1)) / 2 + w * i);
+      out.forEach((o, r) => {
+        expect(o).toBe(bufs[r]); // the same buffer, overwritten
+        expect(o).toEqual(want);
+      });
+      const inputs = groups.map((_, r) => mine(r));
+      const sums = await Promise.all(groups.map((g, r) => g.allReduce(inputs[r]!, 'sum')));
+      sums.forEach((o, r) => {
+        expect(o).toEqual(want);
+        expect(inputs[r]).toEqual(mine(r));
+      });
+    }
+  });
+
   it('a rank that calls a different collective fails with an error naming both operations', async () => {
     const world = createThreadWorld(2, { timeoutMs: 5_000 });
     const [g0, g1] = [createThreadGroup(world, 0), createThreadGroup(world, 1)];

@@ -59,6 +59,15 @@ export class ThreadGroup implements ProcessGroup {
   }
 
   async allReduce(x: Float32Array, op: ReduceOp = 'sum'): Promise<Float32Array> {
+    return this.ringReduce('allReduce', x.slice(), evenCounts(x.length, this.worldSize), op, true);
+  }
+
+  /**
+   * allReduce that overwrites `x` with the result and returns it: no buffer is allocated (received chunks are
+   * added or copied straight from the shared slot). For per-step gradient buffers, whose allocation churn
+   * (ArrayBuffers count as external memory) otherwise drives extra GCs.
+   */
+  async allReduceInPlace(x: Float32Array, op: ReduceOp = 'sum'): Promise<Float32Array> {
     return this.ringReduce('allReduce', x, evenCounts(x.length, this.worldSize), op, true);
   }
 
@@ -66,7 +75,7 @@ export class ThreadGroup implements ProcessGroup {
     if (counts.length !== this.worldSize || counts.some((c) => !Number.isInteger(c) || c < 0) || counts.reduce((a, b) => a + b, 0) !== x.length) {
       throw new Error(`reduceScatter: counts must be ${this.worldSize} non-negative integers summing to ${x.length}, got [${counts.join(', ')}]`);
     }
-    return this.ringReduce('reduceScatter', x, counts, op, false);
+    return this.ringReduce('reduceScatter', x.slice(), counts, op, false);
   }
 
   async broadcast(x: Float32Array, root: number): Promise<Float32Array> {
@@ -91,27 +100,35 @@ export class ThreadGroup implements ProcessGroup {
     for (let k = 1; k < w; k *= 2) await Promise.all([this.send('barrier', empty, (r + k) % w), this.recv('barrier', (r - k + w) % w)]);
   }
 
-  private async ringReduce(op: Op, x: Float32Array, counts: number[], reduce: ReduceOp, gather: boolean): Promise<Float32Array> {
+  /** Ring reduce over `buf` in place (callers pass a copy unless the caller's buffer may be overwritten). */
+  private async ringReduce(op: Op, buf: Float32Array, counts: number[], reduce: ReduceOp, gather: boolean): Promise<Float32Array> {
     const { rank: r, worldSize: w } = this;
     if (reduce !== 'sum' && reduce !== 'mean') throw new Error(`${op}: op must be 'sum' or 'mean', got ${String(reduce)}`);
     const starts = counts.map((_, i) => counts.slice(0, i).reduce((a, b) => a + b, 0));
-    const buf = x.slice();
     const chunk = (c: number) => buf.subarray(starts[c]!, starts[c]! + counts[c]!);
     const right = (r + 1) % w;
     const left = (r - 1 + w) % w;
+    const expect = (dst: Float32Array, total: number) => {
+      if (total !== dst.length) throw new Error(`${op}: rank ${left} sent ${total} values where rank ${r} expected ${dst.length} (buffers must have equal lengths on every rank)`);
+    };
     // Reduce-scatter: at step s send chunk (r − s − 1) right, add chunk (r − s − 2) from the left; rank r ends owning chunk r.
+    // Received values are added straight out of the shared slot (no intermediate array).
     for (let s = 0; s < w - 1; s++) {
-      const [, got] = await Promise.all([this.send(op, chunk((r - s - 1 + 2 * w) % w), right), this.recv(op, left)]);
       const dst = chunk((r - s - 2 + 2 * w) % w);
-      if (got.length !== dst.length) throw new Error(`${op}: rank ${left} sent ${got.length} values where rank ${r} expected ${dst.length} (buffers must have equal lengths on every rank)`);
-      for (let i = 0; i < dst.length; i++) dst[i]! += got[i]!;
+      await Promise.all([this.send(op, chunk((r - s - 1 + 2 * w) % w), right), this.recvWith(op, left, (c, off, total) => {
+        expect(dst, total);
+        for (let i = 0; i < c.length; i++) dst[off + i]! += c[i]!;
+      })]);
     }
     const own = chunk(r);
     if (reduce === 'mean') for (let i = 0; i < own.length; i++) own[i]! /= w;
     if (!gather) return own.slice();
     for (let s = 0; s < w - 1; s++) {
-      const [, got] = await Promise.all([this.send(op, chunk((r - s + w) % w), right), this.recv(op, left)]);
-      chunk((r - s - 1 + w) % w).set(got);
+      const dst = chunk((r - s - 1 + w) % w);
+      await Promise.all([this.send(op, chunk((r - s + w) % w), right), this.recvWith(op, left, (c, off, total) => {
+        expect(dst, total);
+        dst.set(c, off);
+      })]);
     }
     return buf;
   }
@@ -122,10 +139,17 @@ export class ThreadGroup implements ProcessGroup {
   }
 
   private recv(op: Op, from: number): Promise<Float32Array> {
-    const mismatch = (sentTag: number): never => {
+    return this.pipes[from * this.worldSize + this.rank]!.recv(TAGS[op], this.guard(op, from, 'receive from'), this.mismatch(op, from));
+  }
+
+  private recvWith(op: Op, from: number, sink: (chunk: Float32Array, offset: number, total: number) => void): Promise<number> {
+    return this.pipes[from * this.worldSize + this.rank]!.recvWith(TAGS[op], this.guard(op, from, 'receive from'), this.mismatch(op, from), sink);
+  }
+
+  private mismatch(op: Op, from: number): (sentTag: number) => never {
+    return (sentTag) => {
       throw new Error(`threads group: rank ${this.rank} is in ${op} but rank ${from} sent a message for ${TAG_NAMES[sentTag] ?? `tag ${sentTag}`} (ranks must call collectives in the same order)`);
     };
-    return this.pipes[from * this.worldSize + this.rank]!.recv(TAGS[op], this.guard(op, from, 'receive from'), mismatch);
   }
 
   /** Fails a wait when any rank failed, the awaited peer already finished, or nothing arrived in time. */

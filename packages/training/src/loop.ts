@@ -266,11 +266,12 @@ export async function runTraining(config: TrainConfig, session: LoopSession, hoo
 /** `DUET_PROFILE=1`: every rank's per-step phase times, gathered to rank 0 and written to `<out>/profile.json`. */
 async function writeProfile(outDir: string, par: DataParallel | undefined, writer: boolean): Promise<void> {
   const gather = async (mine: Float32Array) => (par ? await par.group.allGather(mine) : [mine]);
-  const [wall, cpu] = [await gather(prof.flat()), await gather(prof.flat(true))];
+  const [wall, cpu, gc] = [await gather(prof.flat()), await gather(prof.flat(true)), await gather(Float32Array.from(prof.gcSteps))];
+  prof.stop();
   if (!writer) return;
   const p = PROFILE_PHASES.length;
   const rows = (all: Float32Array[]) => all.map((f) => Array.from({ length: f.length / p }, (_, i) => Array.from(f.subarray(i * p, (i + 1) * p), (x) => +x.toFixed(3))));
-  const file: ProfileFile = { phases: PROFILE_PHASES, ranks: rows(wall), cpu: rows(cpu) };
+  const file: ProfileFile = { phases: PROFILE_PHASES, ranks: rows(wall), cpu: rows(cpu), gc: gc.map((g) => Array.from(g, (x) => +x.toFixed(3))) };
   writeFileAtomic(join(outDir, 'profile.json'), JSON.stringify(file));
 }
 

@@ -5,6 +5,7 @@
 // on a shared machine wall − CPU separates waiting (for a core, or in a collective) from work. Off by default:
 // lap() is then one branch.
 import { closeSync, openSync, readSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 /** Phases in step order. A step's laps sum to its wall time (from the end of the previous step). */
 export const PROFILE_PHASES = [
@@ -22,6 +23,8 @@ export const PROFILE_PHASES = [
   'hooks', // progress, eval, checkpoints, afterStep
   'yield', // the once-per-step event-loop turn
 ] as const;
+/** Not a phase (it overlaps them): this thread's GC pauses in the step (V8's helper threads' GC work not included). */
+export const PROFILE_EXTRA = ['gc'] as const;
 export type ProfilePhase = (typeof PROFILE_PHASES)[number];
 
 export function profilingEnabled(env: Record<string, string | undefined> = process.env): boolean {
@@ -39,6 +42,10 @@ export class StepProfiler {
   /** The same for this thread's CPU milliseconds (zeros where the OS does not report per-thread CPU time). */
   readonly cpuSteps: Float64Array[] = [];
   private readonly buf = new Uint8Array(64);
+  private gcMs = 0;
+  /** GC pause ms per finished step. */
+  readonly gcSteps: number[] = [];
+  private observer: PerformanceObserver | undefined;
 
   /** `env`: re-read DUET_PROFILE at every start() (a bench can switch it on after import); a boolean fixes it. */
   constructor(private readonly mode: boolean | 'env') {}
@@ -51,6 +58,14 @@ export class StepProfiler {
     if (!this.enabled) return;
     this.steps.length = 0;
     this.cpuSteps.length = 0;
+    this.gcSteps.length = 0;
+    this.gcMs = 0;
+    if (!this.observer) {
+      this.observer = new PerformanceObserver((list) => {
+        for (const e of list.getEntries()) this.gcMs += e.duration;
+      });
+      this.observer.observe({ entryTypes: ['gc'] });
+    }
     this.cur.fill(0);
     this.curCpu.fill(0);
     if (this.fd === undefined) {
@@ -101,9 +116,17 @@ export class StepProfiler {
     const row = this.cur;
     this.steps.push(row);
     this.cpuSteps.push(this.curCpu);
+    this.gcSteps.push(this.gcMs); // entries arrive asynchronously: a pause is counted in the step it is reported in
+    this.gcMs = 0;
     this.cur = new Float64Array(PROFILE_PHASES.length);
     this.curCpu = new Float64Array(PROFILE_PHASES.length);
     return row;
+  }
+
+  /** Stops observing GC (end of a run). */
+  stop(): void {
+    this.observer?.disconnect();
+    this.observer = undefined;
   }
 
   /** Rows as one flat array [steps × phases] (to gather across ranks); `cpu` for the CPU rows. */
@@ -137,6 +160,8 @@ export interface ProfileFile {
   ranks: number[][][];
   /** The same in CPU ms of the rank's thread. */
   cpu: number[][][];
+  /** gc[r][step]: the rank thread's GC pause ms (overlaps the phases). */
+  gc: number[][];
 }
 
 /** The thread's profiler (each worker thread has its own module instance, so one per rank). */

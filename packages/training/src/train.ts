@@ -9,6 +9,7 @@ import { buildSession, openDataset, presetModelConfig, type OpenDataset } from '
 import { checkResumeWorld, createDataParallel, type DataParallelOptions } from './distributed/data-parallel.js';
 import { broadcastVariables } from './distributed/buckets.js';
 import { trainThreads } from './distributed/threads.js';
+import { installLowAllocKernels } from './low-alloc-kernels.js';
 import type { ProcessGroup } from '@duet/losses';
 
 /**
@@ -55,6 +56,7 @@ export async function trainRank(config: TrainConfig, hooks: TrainHooks = {}, dis
   const worldSize = dist?.group.worldSize ?? 1;
   const { trainData, resumeDir, resumed } = await prepareTraining(config, worldSize);
   await initBackend({ backend: config.backend });
+  installLowAllocKernels(); // no per-step JS ArrayBuffers from Mean/Sum gradients and wasm slices (fewer GCs per step)
   const shard = dist ? { rank: dist.group.rank, worldSize, ...(dist.loaderWorkers !== undefined ? { loaderWorkers: dist.loaderWorkers } : {}) } : undefined;
   // Only rank 0 evaluates (the others would wait for it at the next collective either way).
   const rankConfig = dist && dist.group.rank !== 0 ? { ...config, evalData: 'none' } : config;

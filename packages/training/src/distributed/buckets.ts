@@ -26,13 +26,15 @@ export function planBuckets(sizes: number[], bucketBytes = DEFAULT_BUCKET_BYTES)
   return out;
 }
 
-async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx: number[]): Promise<Float32Array> {
-  const buf = new Float32Array(idx.reduce((a, i) => a + sizes[i]!, 0));
+async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx: number[], into?: Float32Array): Promise<Float32Array> {
+  const n = idx.reduce((a, i) => a + sizes[i]!, 0);
+  const buf = into?.length === n ? into : new Float32Array(n);
   let off = 0;
   for (const i of idx) {
     const t = tensors[i];
     // a missing gradient contributes zeros; wasm/cpu: copied straight from the tensor's storage (no readback)
     if (t) buf.set(storageView(t) ?? ((await t.data()) as Float32Array), off);
+    else buf.fill(0, off, off + sizes[i]!);
     off += sizes[i]!;
   }
   return buf;
@@ -60,17 +62,29 @@ export async function allReduceSum(group: ProcessGroup, grads: (tf.Tensor | unde
   return out;
 }
 
+/** A group that can all-reduce into the caller's buffer (the threads group). */
+interface InPlaceGroup extends ProcessGroup {
+  allReduceInPlace(x: Float32Array, op?: 'sum' | 'mean'): Promise<Float32Array>;
+}
+const inPlace = (g: ProcessGroup): g is InPlaceGroup => typeof (g as Partial<InPlaceGroup>).allReduceInPlace === 'function';
+
+/** Per group, the bucket buffers of the last all-reduce, reused by the next one (allocation churn drives GCs). */
+const bucketBuffers = new WeakMap<ProcessGroup, Float32Array[]>();
+
 /**
  * As allReduceSum, but the sums stay in JS: one Float32Array view per gradient into the reduced bucket buffers
- * (what the fused AdamW reads directly; no tensor is made per gradient). Disposes the inputs.
+ * (what the fused AdamW reads directly; no tensor is made per gradient). Disposes the inputs. The buffers are
+ * reused by the next call on the same group: the views are valid until then (one training step).
  */
 export async function allReduceSumValues(group: ProcessGroup, grads: (tf.Tensor | undefined)[], shapes: number[][], bucketBytes = DEFAULT_BUCKET_BYTES): Promise<Float32Array[]> {
   const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
   const out = new Array<Float32Array>(grads.length);
+  const reuse = bucketBuffers.get(group) ?? [];
+  bucketBuffers.set(group, reuse);
   try {
-    for (const idx of planBuckets(sizes, bucketBytes)) {
-      const local = await flatten(grads, sizes, idx);
-      const summed = group.worldSize === 1 ? local : await group.allReduce(local, 'sum');
+    for (const [b, idx] of planBuckets(sizes, bucketBytes).entries()) {
+      const local = (reuse[b] = await flatten(grads, sizes, idx, reuse[b]));
+      const summed = group.worldSize === 1 ? local : inPlace(group) ? await group.allReduceInPlace(local, 'sum') : await group.allReduce(local, 'sum');
       let off = 0;
       for (const i of idx) {
         out[i] = summed.subarray(off, off + sizes[i]!);

@@ -1,0 +1,67 @@
+// The allocation-free replacements give bit-identical results to TensorFlow.js's own kernel/gradients.
+import { describe, expect, it, beforeAll } from 'vitest';
+import { tf, initBackend } from '@duet/runtime';
+import { copySlice, installLowAllocGradients, installZeroCopyWasmSlice } from './low-alloc-kernels.js';
+
+const iota = (shape: number[]) => tf.reshape(tf.range(0, shape.reduce((a, b) => a * b, 1), 1, 'float32'), shape);
+
+describe('copySlice (the wasm Slice kernel body)', () => {
+  it('copies x[begin : begin + size] for ranks 1–5, contiguous or strided (index closed form)', () => {
+    const cases: [number[], number[], number[]][] = [
+      [[10], [3], [4]],
+      [[4, 6], [1, 2], [2, 3]],
+      [[4, 6], [1, 0], [2, 6]], // contiguous rows
+      [[3, 4, 5], [1, 1, 2], [2, 3, 2]],
+      [[2, 3, 4, 5], [0, 1, 1, 0], [2, 2, 3, 5]],
+      [[2, 2, 3, 2, 3], [1, 0, 1, 1, 1], [1, 2, 2, 1, 2]],
+    ];
+    for (const [shape, begin, size] of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const x = Float32Array.from({ length: n }, (_, i) => i);
+      const out = new Float32Array(size.reduce((a, b) => a * b, 1));
+      copySlice(x, shape, out, begin, size);
+      // value at multi-index j of the slice = flat index of (begin + j) in x
+      const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+      const want = Array.from(out, (_, k) => {
+        let rem = k, flat = 0;
+        for (let d = size.length - 1; d >= 0; d--) {
+          flat += (begin[d]! + (rem % size[d]!)) * strides[d]!;
+          rem = Math.floor(rem / size[d]!);
+        }
+        return flat;
+      });
+      expect(Array.from(out)).toEqual(want);
+    }
+  });
+});
+
+describe('on the wasm backend', () => {
+  beforeAll(async () => {
+    await initBackend({ backend: 'wasm' });
+  });
+
+  it('the zero-copy Slice kernel equals the stock one (tf.slice, tf.split, strided and contiguous)', () => {
+    const x = tf.randomNormal([3, 5, 7, 4], 0, 1, 'float32', 7);
+    const run = () => [
+      tf.slice(x, [1, 1, 2, 0], [2, 3, 4, 4]), tf.slice(x, [0, 2, 0, 1], [3, 2, 7, 2]), tf.slice(x, [2, 0, 0, 0], [1, 5, 7, 4]),
+      ...tf.split(tf.reshape(x, [15, 28]), [10, 18], 1), tf.slice(tf.cast(tf.reshape(x, [420]), 'int32'), [5], [100]),
+    ].map((t) => Array.from(t.dataSync()));
+    const stock = run();
+    expect(installZeroCopyWasmSlice()).toBe(true);
+    expect(run()).toEqual(stock);
+  });
+
+  it('Mean and Sum gradients equal the stock gradients (no JS ones array)', () => {
+    const x = iota([2, 3, 4]).div(7);
+    const dy = tf.randomNormal([2, 3], 0, 1, 'float32', 3);
+    const f = () => [
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.mean(a, -1), dy)))(x),
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mul(tf.sum(a, 2), dy)))(x),
+      tf.grad((a: tf.Tensor) => tf.mean(tf.square(a)))(x),
+      tf.grad((a: tf.Tensor) => tf.sum(tf.mean(a, [0, 2], true)))(x),
+    ].map((t) => Array.from(t.dataSync()));
+    const stock = f();
+    installLowAllocGradients();
+    expect(f()).toEqual(stock);
+  });
+});
