@@ -347,11 +347,13 @@ async function retrievalBench(): Promise<Row[]> {
       batch8 = await int8!.searchRaw(queries, 10);
     }, iters);
     const rescored = int8.lastCandidates / 64;
+    const ph = int8.lastTimings; // phases of the last batch-of-64 search
+    const phases = `quantise queries ${ph.prepareMs.toFixed(1)} / scan ${ph.scanMs.toFixed(0)}${ph.filterMs === undefined ? '' : ` (JS filter ${ph.filterMs.toFixed(0)}, rest waits for MatMulInteger)`} / rescore ${ph.rescoreMs.toFixed(1)}`;
     const first4 = { indices: batch8!.indices.subarray(0, 40), scores: batch8!.scores.subarray(0, 40) };
     timed.push({
       index: `exact int8 pre-pass + float32 rescore (${how})`, one: one8, batch: batch8Ms,
       extra: {
-        'same ids+scores as js reference': same4(first4), 'rescored/query': rescored, 'quantise s': quantS,
+        'same ids+scores as js reference': same4(first4), 'rescored/query': rescored, 'batch64 phases ms': phases, 'quantise s': quantS,
         'query codes': `s${Math.log2(int8.queryMax + 1) + 1}`, 'load before/after': `${loadAt} / ${load()}`,
       },
     });

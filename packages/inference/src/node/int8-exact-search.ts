@@ -151,6 +151,12 @@ export class Int8ExactSearch<M = unknown> {
   private outputs: (ort.Tensor | undefined)[] = [];
   /** Candidates rescored in float32 by the last search (summed over queries). */
   lastCandidates = 0;
+  /**
+   * Wall time of the last search's phases (ms): query quantisation, the int8 scan with the bound filter, the
+   * float32 rescoring; for onnxruntime also `filterMs`, the part of the scan spent in the JS filter (the rest is
+   * waiting for MatMulInteger).
+   */
+  lastTimings: { prepareMs: number; scanMs: number; rescoreMs: number; filterMs?: number } = { prepareMs: 0, scanMs: 0, rescoreMs: 0 };
 
   private constructor(
     readonly index: ExactIndex<M>,
@@ -248,8 +254,11 @@ export class Int8ExactSearch<M = unknown> {
       const s = this.nat;
       const r = await s.native.search(s.codes, s.rowsum, s.rowd, s.rowf, this.index.vectors, qs, size, dim, s.stride, q, k, this.parallel, SCAN_ISAS.indexOf(s.isa), s.maxMag);
       this.lastCandidates = r.rescored;
+      this.lastTimings = { prepareMs: r.msPrepare, scanMs: r.msScan, rescoreMs: r.msRescore };
       return { indices: r.indices, scores: r.scores, q };
     }
+    const t0 = performance.now();
+    let filterMs = 0;
     // Queries: int8 codes transposed to [D, q], with scale, ||y - y~|| and ||y|| for the bound.
     const qCodes = new Int8Array(q * dim);
     const qT = new Int8Array(dim * q);
@@ -280,6 +289,7 @@ export class Int8ExactSearch<M = unknown> {
       // parallel + 1 output slots: `parallel` calls in flight plus the block JS is filtering.
       return this.session!.run({ rows, queries: qTensor }, { scores: this.output(b % (this.parallel + 1), n, q) });
     };
+    const t1 = performance.now();
     const inflight = new Map<number, ReturnType<typeof launch>>();
     for (let b = 0; b < Math.min(this.parallel, blocks); b++) inflight.set(b, launch(b));
     for (let b = 0; b < blocks; b++) {
@@ -288,6 +298,7 @@ export class Int8ExactSearch<M = unknown> {
       if (b + this.parallel < blocks) inflight.set(b + this.parallel, launch(b + this.parallel));
       const start = b * this.blockRows;
       const n = Math.min(this.blockRows, size - start);
+      const tf = performance.now();
       const dots = res['scores']!.data as Int32Array;
       // Block bound, plus float32 rounding of the reference scores (relative 2^-24, taken generously).
       const eMax = this.blockErr[b]!;
@@ -314,7 +325,9 @@ export class Int8ExactSearch<M = unknown> {
           }
         }
       }
+      filterMs += performance.now() - tf;
     }
+    const t2 = performance.now();
     // Rescore the surviving candidates exactly (float32 dot summed in float64, as the JS reference kernel), in row
     // order so ties keep the lower index.
     const indices = new Int32Array(q * k);
@@ -339,6 +352,7 @@ export class Int8ExactSearch<M = unknown> {
       indices.set(top.indices, i * k);
       scores.set(top.scores, i * k);
     }
+    this.lastTimings = { prepareMs: t1 - t0, scanMs: t2 - t1, rescoreMs: performance.now() - t2, filterMs };
     return { indices, scores, q };
   }
 
