@@ -158,7 +158,7 @@ struct Search {
   /* outputs */
   int32_t *outIdx;
   float *outScore;
-  atomic_long rescored;
+  atomic_long rescored, exact;
   double msPrepare, msScan, msRescore; /* wall time of the phases */
   const char *error;
   /* napi */
@@ -615,6 +615,60 @@ static void ref_dot4(const float *x0, const float *x1, const float *x2, const fl
   out[0] = (float)s0, out[1] = (float)s1, out[2] = (float)s2, out[3] = (float)s3;
 }
 
+/*
+ * A float64 dot product in any order (SIMD, FMA): |a - x.y| <= gamma_D sum|x_j y_j| <= ~D 2^-53 ||x|| ||y||. It
+ * brackets the reference score (float32 of the in-order float64 sum) tightly, so only rows whose bracket reaches
+ * the k-th best lower bracket need the in-order sum.
+ */
+static double approx_dot_portable(const float *x, const float *y, int dim) {
+  double a[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int j = 0;
+  for (; j + 8 <= dim; j += 8)
+    for (int u = 0; u < 8; u++) a[u] += (double)x[j + u] * y[j + u];
+  for (; j < dim; j++) a[0] += (double)x[j] * y[j];
+  return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+#ifdef DUET_X86
+TGT_AVX2 static double approx_dot_avx2(const float *x, const float *y, int dim) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  int j = 0;
+  for (; j + 8 <= dim; j += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + j), yv = _mm256_loadu_ps(y + j);
+    a0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(xv)), _mm256_cvtps_pd(_mm256_castps256_ps128(yv)), a0);
+    a1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(xv, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(yv, 1)), a1);
+  }
+  double t[4];
+  _mm256_storeu_pd(t, _mm256_add_pd(a0, a1));
+  double r = (t[0] + t[1]) + (t[2] + t[3]);
+  for (; j < dim; j++) r += (double)x[j] * y[j];
+  return r;
+}
+
+TGT_VNNI static double approx_dot_avx512(const float *x, const float *y, int dim) {
+  __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+  int j = 0;
+  for (; j + 16 <= dim; j += 16) {
+    const __m512 xv = _mm512_loadu_ps(x + j), yv = _mm512_loadu_ps(y + j);
+    a0 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(xv)), _mm512_cvtps_pd(_mm512_castps512_ps256(yv)), a0);
+    a1 = _mm512_fmadd_pd(_mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(xv), 1))),
+                         _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(yv), 1))), a1);
+  }
+  double r = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+  for (; j < dim; j++) r += (double)x[j] * y[j];
+  return r;
+}
+#endif
+
+static double approx_dot(int isa, const float *x, const float *y, int dim) {
+#ifdef DUET_X86
+  if (isa == ISA_AVX512VNNI) return approx_dot_avx512(x, y, dim);
+  if (isa == ISA_AVX2) return approx_dot_avx2(x, y, dim);
+#endif
+  (void)isa;
+  return approx_dot_portable(x, y, dim);
+}
+
 /** Merges the threads' bounds for query qi, rescores the surviving candidates, writes the top-k. */
 static int rescore_query(Search *s, int qi) {
   const int k = s->k, T = s->threads;
@@ -635,17 +689,57 @@ static int rescore_query(Search *s, int qi) {
   free(lows);
   Hit *hits = malloc((size_t)(total > 0 ? total : 1) * sizeof(Hit));
   if (!hits) return 0;
-  /* The surviving rows first (hits[].row), then their scores, four rows at a time. */
+  /* 1. The rows the int8 bound keeps, each with a float64 estimate a of its score and a bracket
+        [a - delta, a + delta] that provably holds the reference score float32(in-order float64 sum):
+        |sum - x.y| and |a - x.y| <= gamma_D ||x|| ||y|| (gamma_D < 1e-11 for D <= 65536), plus float32 rounding
+        (2^-24 relative, 2^-149 absolute); ||x|| <= ||x~|| + ||x - x~||. */
   int64_t m = 0;
   const int dim = s->dim;
   const float *y = s->queries + (int64_t)qi * dim;
+  const float *v = s->vectors;
+  const double qn = s->qnorm[qi];
+  double *est = malloc((size_t)(total > 0 ? total : 1) * 2 * sizeof(double));
+  if (!est) {
+    free(hits);
+    return 0;
+  }
   for (int t = 0; t < T; t++) {
     const Cands *c = &s->th[t].cands[qi];
-    for (int64_t j = 0; j < c->n; j++)
-      if (c->upper[j] >= thr) hits[m++].row = c->rows[j];
+    for (int64_t j = 0; j < c->n; j++) {
+      if (!(c->upper[j] >= thr)) continue;
+      const int32_t row = c->rows[j];
+      const double a = approx_dot(s->isa, v + (int64_t)row * dim, y, dim);
+      if (a != a) continue; /* NaN never ranks */
+      const double *rd = s->rowd + (int64_t)row * 3;
+      const double delta = ldexp(fabs(a), -23) + 1e-10 * (rd[1] + rd[2]) * qn + 1e-40;
+      hits[m].row = row;
+      const int huge = !(fabs(a) + delta < 1e38); /* float32 may overflow: no bracket */
+      est[2 * m] = huge ? -INFINITY : a - delta;
+      est[2 * m + 1] = huge ? INFINITY : a + delta;
+      m++;
+    }
   }
   atomic_fetch_add(&s->rescored, m);
-  const float *v = s->vectors;
+  /* 2. The k-th best lower bracket; rows whose upper bracket reaches it get the exact in-order sum. */
+  double thr2 = -INFINITY;
+  if (m >= k) {
+    double *lw = malloc((size_t)m * sizeof(double));
+    if (!lw) {
+      free(est);
+      free(hits);
+      return 0;
+    }
+    for (int64_t j = 0; j < m; j++) lw[j] = est[2 * j];
+    qsort(lw, m, sizeof(double), dbl_desc);
+    thr2 = lw[k - 1];
+    free(lw);
+  }
+  int64_t e = 0;
+  for (int64_t j = 0; j < m; j++)
+    if (est[2 * j + 1] >= thr2) hits[e++] = hits[j];
+  free(est);
+  m = e;
+  atomic_fetch_add(&s->exact, m);
   int64_t j = 0;
   for (; j + 4 <= m; j += 4) {
     float sc[4];
@@ -725,6 +819,7 @@ static const char *run_search(Search *s) {
   atomic_store(&s->nextChunk, 0);
   atomic_store(&s->nextQuery, 0);
   atomic_store(&s->rescored, 0);
+  atomic_store(&s->exact, 0);
   const double t1 = now_ms();
   run_parallel(s, scan_worker);
   const double t2 = now_ms();
@@ -904,6 +999,8 @@ static void done_search(napi_env env, napi_status status, void *data) {
       napi_set_named_property(env, result, "scores", ts);
       napi_create_double(env, (double)atomic_load(&s->rescored), &cnt);
       napi_set_named_property(env, result, "rescored", cnt);
+      napi_create_double(env, (double)atomic_load(&s->exact), &cnt);
+      napi_set_named_property(env, result, "exact", cnt);
       const double ms[3] = {s->msPrepare, s->msScan, s->msRescore};
       const char *names[3] = {"msPrepare", "msScan", "msRescore"};
       for (int i = 0; i < 3; i++) {

@@ -92,6 +92,19 @@ describe('native int8 scan (Int8ExactSearch engine "native")', () => {
         expect(distinct.size).toBeLessThan(a.scores.length); // ties are present and must break by index
       });
 
+      it('scores that differ in float64 but round to the same float32 tie, and the lower index ranks first', async () => {
+        // x = [1, t] . y = [1, 1] = 1 + t rounds to 1 in float32 for t < 2^-25: the reference sees ties (all 1),
+        // while any float64 estimate ranks the later rows higher.
+        const t = [0, 1e-9, 2e-9, 3e-9, 0.5];
+        const ref = new ExactIndex(2, { normalize: false });
+        ref.add(ids(t.length), Float32Array.from(t.flatMap((x) => [1, x])));
+        const fast = await Int8ExactSearch.create(ref, { engine: 'native', isa });
+        const r = await fast.searchRaw(new Float32Array([1, 1]), 3);
+        expect(Array.from(r.indices)).toEqual([4, 0, 1]);
+        expect(Array.from(r.scores)).toEqual([1.5, 1, 1]);
+        await expectSameAsReference(ref, fast, new Float32Array([1, 1, 1, -1]), [1, 2, 4, 5]);
+      });
+
       it('normalised index: duplicate rows tie and the lower index ranks first; index changes are tracked', async () => {
         const d = 13; // stride padded to 16
         const n = 1500;

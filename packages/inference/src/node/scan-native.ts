@@ -17,7 +17,7 @@ export interface ScanNative {
   search(
     codes: Int8Array, rowsum: Int32Array, rowd: Float64Array, rowf: Float32Array, vectors: Float32Array, queries: Float32Array,
     n: number, dim: number, stride: number, q: number, k: number, threads: number, isa: number, maxMag: number,
-  ): Promise<{ indices: Int32Array; scores: Float32Array; rescored: number; msPrepare: number; msScan: number; msRescore: number }>;
+  ): Promise<{ indices: Int32Array; scores: Float32Array; rescored: number; exact: number; msPrepare: number; msScan: number; msRescore: number }>;
   /** Instruction sets this CPU supports, best last. */
   isas(): ScanIsa[];
 }
