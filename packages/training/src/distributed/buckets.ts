@@ -26,9 +26,10 @@ export function planBuckets(sizes: number[], bucketBytes = DEFAULT_BUCKET_BYTES)
   return out;
 }
 
-async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx: number[], into?: Float32Array): Promise<Float32Array> {
-  const n = idx.reduce((a, i) => a + sizes[i]!, 0);
+async function flatten(tensors: (tf.Tensor | undefined)[], sizes: number[], idx: number[], into?: Float32Array, extra?: Float32Array): Promise<Float32Array> {
+  const n = idx.reduce((a, i) => a + sizes[i]!, 0) + (extra?.length ?? 0);
   const buf = into?.length === n ? into : new Float32Array(n);
+  if (extra) buf.set(extra, n - extra.length); // rides along at the end (a few floats the caller sums with the gradients)
   let off = 0;
   for (const i of idx) {
     const t = tensors[i];
@@ -74,22 +75,30 @@ const bucketBuffers = new WeakMap<ProcessGroup, Float32Array[]>();
 /**
  * As allReduceSum, but the sums stay in JS: one Float32Array view per gradient into the reduced bucket buffers
  * (what the fused AdamW reads directly; no tensor is made per gradient). Disposes the inputs. The buffers are
- * reused by the next call on the same group: the views are valid until then (one training step).
+ * reused by the next call on the same group: the views are valid until then (one training step). `extra()` (called
+ * just before the last bucket is reduced) gives a few more floats to sum in the same message (DDP's per-step
+ * votes, saving a collective and the wait at it); their sums are returned as `extra`.
  */
-export async function allReduceSumValues(group: ProcessGroup, grads: (tf.Tensor | undefined)[], shapes: number[][], bucketBytes = DEFAULT_BUCKET_BYTES): Promise<Float32Array[]> {
+export async function allReduceSumValues(
+  group: ProcessGroup, grads: (tf.Tensor | undefined)[], shapes: number[][], bucketBytes = DEFAULT_BUCKET_BYTES, extra?: () => Promise<Float32Array>,
+): Promise<Float32Array[] & { extra?: Float32Array }> {
   const sizes = shapes.map((s) => s.reduce((a, b) => a * b, 1));
-  const out = new Array<Float32Array>(grads.length);
+  const out: Float32Array[] & { extra?: Float32Array } = new Array<Float32Array>(grads.length);
   const reuse = bucketBuffers.get(group) ?? [];
   bucketBuffers.set(group, reuse);
   try {
-    for (const [b, idx] of planBuckets(sizes, bucketBytes).entries()) {
-      const local = (reuse[b] = await flatten(grads, sizes, idx, reuse[b]));
+    const plan = planBuckets(sizes, bucketBytes);
+    if (plan.length === 0) plan.push([]);
+    for (const [b, idx] of plan.entries()) {
+      const more = extra && b === plan.length - 1 ? await extra() : undefined;
+      const local = (reuse[b] = await flatten(grads, sizes, idx, reuse[b], more));
       const summed = group.worldSize === 1 ? local : inPlace(group) ? await group.allReduceInPlace(local, 'sum') : await group.allReduce(local, 'sum');
       let off = 0;
       for (const i of idx) {
         out[i] = summed.subarray(off, off + sizes[i]!);
         off += sizes[i]!;
       }
+      if (more) out.extra = summed.slice(off);
     }
   } finally {
     tf.dispose(grads.filter((g): g is tf.Tensor => !!g));

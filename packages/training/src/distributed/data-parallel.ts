@@ -55,6 +55,11 @@ export function createDataParallel(group: ProcessGroup, opts: DataParallelOption
   const { rank, worldSize } = group;
   let stop = false;
   let last = { lossBytes: 0, reduceBytes: 0, lossMs: 0, reduceMs: 0 };
+  // Set by syncLoader while a batch is out: fetches the next batch and returns this rank's votes for it, which the
+  // step's gradient all-reduce carries (no separate collective, and no wait at one, per step).
+  let prefetch: (() => Promise<Float32Array>) | undefined;
+  let carried: Float32Array | undefined;
+  const voteOf = (next: IteratorResult<LoaderBatch>) => Float32Array.of(next.done ? 0 : 1, opts.shouldStop?.() ? 1 : 0);
   const enc = new TextEncoder();
   const dec = new TextDecoder();
   return {
@@ -62,29 +67,63 @@ export function createDataParallel(group: ProcessGroup, opts: DataParallelOption
     get stopRequested() { return stop; },
     get lastStep() { return { ...last }; },
     async computeGradients(model, micro) {
-      const r = await ddpGradients(model, micro, group, opts);
+      const ask = prefetch;
+      prefetch = undefined;
+      const r = await ddpGradients(model, micro, group, opts, ask);
+      if (ask) carried = r.extra;
       last = { lossBytes: r.lossBytes, reduceBytes: r.reduceBytes, lossMs: r.lossMs, reduceMs: r.reduceMs };
       return { loss: r.loss, grads: r.grads };
     },
     syncLoader(src) {
+      // The position after the batch last handed out (the source itself may be one batch further, prefetched).
+      let position: unknown = src.position();
       return {
-        position: () => src.position(),
+        position: () => position,
         ...(src.close ? { close: () => src.close!() } : {}),
         async *[Symbol.asyncIterator](): AsyncGenerator<LoaderBatch> {
           const it = src[Symbol.asyncIterator]();
+          let next = await it.next();
+          let nextPos = src.position();
+          let fetched = true;
+          prof.lap('data');
+          // [ranks with a batch, ranks asking to stop]: ranks can run out at different points of an epoch
+          // (shards balanced to within one sample), and a stop must happen at the same step everywhere. The first
+          // batch's votes take a collective of their own; later ones ride on the previous step's all-reduce.
+          let votes = await group.allReduce(voteOf(next), 'sum');
+          prof.lap('vote');
           try {
             for (;;) {
-              const next = await it.next();
-              prof.lap('data');
-              // [ranks with a batch, ranks asking to stop]: ranks can run out at different points of an epoch
-              // (shards balanced to within one sample), and a stop must happen at the same step everywhere.
-              const votes = await group.allReduce(Float32Array.of(next.done ? 0 : 1, opts.shouldStop?.() ? 1 : 0), 'sum');
-              prof.lap('vote');
               if (votes[1]! > 0) stop = true;
               if (stop || votes[0]! < worldSize) return;
-              yield next.value;
+              const batch = next.value as LoaderBatch;
+              position = nextPos;
+              fetched = false;
+              carried = undefined;
+              prefetch = async () => {
+                next = await it.next();
+                nextPos = src.position();
+                fetched = true;
+                prof.lap('data');
+                return voteOf(next);
+              };
+              yield batch;
+              prefetch = undefined;
+              if (carried) {
+                votes = carried;
+                carried = undefined;
+              } else {
+                // the step did not carry the votes (no computeGradients between two batches): vote on its own
+                if (!fetched) {
+                  next = await it.next();
+                  nextPos = src.position();
+                }
+                votes = await group.allReduce(voteOf(next), 'sum');
+                prof.lap('vote');
+              }
             }
           } finally {
+            prefetch = undefined;
+            carried = undefined;
             await it.return?.();
           }
         },

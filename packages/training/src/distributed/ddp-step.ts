@@ -21,6 +21,8 @@ export interface DdpStepOptions {
 }
 
 export interface DdpStepResult {
+  /** The sums over ranks of `extra()`'s floats (see ddpGradients), when given. */
+  extra?: Float32Array;
   /** The global batch's loss (identical on every rank). */
   loss: number;
   /**
@@ -46,9 +48,12 @@ const isTextParam = (n: string) => n.startsWith('text_model') || n.startsWith('t
  * Gradients (keyed by HF name, summed over the group) of the loss of the GLOBAL batch = the concatenation of
  * every rank's `micro` batches. `micro.length > 1` is gradient accumulation within the rank: features of every
  * micro-batch are cached, the distributed loss runs once over the rank's whole shard, then each micro-batch is
- * re-forwarded with a tape. The returned loss is the global one (identical on every rank).
+ * re-forwarded with a tape. The returned loss is the global one (identical on every rank). `extra()`, called after
+ * the backward, gives a few floats summed over ranks in the gradient all-reduce's message (returned as `extra`).
  */
-export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBatch[], group: ProcessGroup, opts: DdpStepOptions = {}): Promise<DdpStepResult> {
+export async function ddpGradients(
+  model: TrainableDualEncoder, micro: TensorBatch[], group: ProcessGroup, opts: DdpStepOptions = {}, extra?: () => Promise<Float32Array>,
+): Promise<DdpStepResult> {
   const byName = trainableByName(model);
   if (byName.size === 0) throw new Error('nothing to train: every parameter is frozen');
   const family = model.lossFamily;
@@ -135,7 +140,7 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
   // 4. sum the tower gradients over ranks (bucketed); the logit gradients are already global.
   const before = group.bytesSent;
   const t1 = performance.now();
-  const reduced = await allReduceSumValues(group, towerGrads, towerVars.map((v) => v.shape), opts.bucketBytes ?? DEFAULT_BUCKET_BYTES);
+  const reduced = await allReduceSumValues(group, towerGrads, towerVars.map((v) => v.shape), opts.bucketBytes ?? DEFAULT_BUCKET_BYTES, extra);
   const reduceBytes = group.bytesSent - before;
   const reduceMs = performance.now() - t1;
   const grads = new Map<string, Gradient>();
@@ -146,5 +151,5 @@ export async function ddpGradients(model: TrainableDualEncoder, micro: TensorBat
   }
   tf.dispose([res.loss, res.localLoss, res.gradImageEmbeds, res.gradTextEmbeds, res.gradLogitScale, ...(res.gradLogitBias ? [res.gradLogitBias] : [])]);
   prof.lap('allreduce');
-  return { loss, grads, lossBytes: res.bytesCommunicated, reduceBytes, lossMs, reduceMs };
+  return { loss, grads, lossBytes: res.bytesCommunicated, reduceBytes, lossMs, reduceMs, ...(reduced.extra ? { extra: reduced.extra } : {}) };
 }
