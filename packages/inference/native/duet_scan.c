@@ -29,7 +29,9 @@
 enum { ISA_PORTABLE = 0, ISA_AVX2 = 1, ISA_AVX512VNNI = 2, ISA_COUNT = 3 };
 static const char *const ISA_NAMES[ISA_COUNT] = {"portable", "avx2", "avx512vnni"};
 /** Queries per block held in cache while a row tile streams through (per ISA). */
-static const int GROUP_Q[ISA_COUNT] = {64, 32, 64};
+/* Queries per AVX-512 block (64: 4 zmm of 16; 32 measured slower). */
+#define VNNI_G 64
+static const int GROUP_Q[ISA_COUNT] = {64, 32, VNNI_G};
 /** Rows per chunk handed to a thread: a multiple of every row tile (24), ~0.5 MiB of codes at D = 512. */
 #define CHUNK_ROWS 1008
 #define QMAX 127
@@ -378,6 +380,8 @@ TGT_VNNI static inline __attribute__((always_inline)) void tile_vnni(Thread *t, 
   const Search *s = t->s;
   const int stride = s->stride, kg4 = stride / 4, gpad = NZ * 16;
   const int8_t *base = s->codes + row0 * stride;
+  /* The next tile's rows, ahead of the hardware prefetcher (a few % faster). */
+  for (int64_t b = 0; b < (int64_t)RT * stride; b += 64) _mm_prefetch((const char *)base + RT * stride + b, _MM_HINT_T0);
   __m512i acc[24];
   for (int r = 0; r < RT; r++) {
     const __m512i init = _mm512_set1_epi32(-128 * s->rowsum[row0 + r]);
@@ -470,7 +474,7 @@ static void scan_vnni(Thread *t, int64_t r0, int64_t r1) {
     return;
   }
   for (int g = 0; g < s->groups; g++) {
-    const int q0 = g * 64, gq = s->q - q0 < 64 ? s->q - q0 : 64, nz = (gq + 15) / 16;
+    const int q0 = g * VNNI_G, gq = s->q - q0 < VNNI_G ? s->q - q0 : VNNI_G, nz = (gq + 15) / 16;
     const uint8_t *qp = s->qpack + s->groupOff[g];
     switch (nz) {
       case 1: rows_vnni_1(t, r0, r1, qp, q0); break;
