@@ -709,21 +709,32 @@ static int rescore_query(Search *s, int qi) {
   }
   for (int t = 0; t < T; t++) {
     const Cands *c = &s->th[t].cands[qi];
-    for (int64_t j = 0; j < c->n; j++) {
-      if (!(c->upper[j] >= thr)) continue;
-      const int32_t row = c->rows[j];
-      const double a = approx_dot(s->isa, v + (int64_t)row * dim, y, dim);
-      if (a != a) continue; /* NaN never ranks */
-      const double *rd = s->rowd + (int64_t)row * 3;
-      const double delta = ldexp(fabs(a), -23) + 1e-10 * (rd[1] + rd[2]) * qn + 1e-40;
-      hits[m].row = row;
-      const int huge = !(fabs(a) + delta < 1e38); /* float32 may overflow: no bracket */
-      est[2 * m] = huge ? -INFINITY : a - delta;
-      est[2 * m + 1] = huge ? INFINITY : a + delta;
-      m++;
-    }
+    for (int64_t j = 0; j < c->n; j++)
+      if (c->upper[j] >= thr) hits[m++].row = c->rows[j];
   }
-  atomic_fetch_add(&s->rescored, m);
+  /* The rows are scattered over the float32 matrix: keep a few in flight (prefetch PF rows ahead). */
+  enum { PF = 4 };
+  const int64_t rowBytes = (int64_t)dim * 4;
+  for (int64_t j = 0; j < m && j < PF; j++)
+    for (int64_t b = 0; b < rowBytes; b += 64) __builtin_prefetch((const char *)(v + (int64_t)hits[j].row * dim) + b);
+  int64_t w = 0;
+  for (int64_t j = 0; j < m; j++) {
+    if (j + PF < m)
+      for (int64_t b = 0; b < rowBytes; b += 64) __builtin_prefetch((const char *)(v + (int64_t)hits[j + PF].row * dim) + b);
+    const int32_t row = hits[j].row;
+    const double a = approx_dot(s->isa, v + (int64_t)row * dim, y, dim);
+    if (a != a) continue; /* NaN never ranks */
+    const double *rd = s->rowd + (int64_t)row * 3;
+    const double delta = ldexp(fabs(a), -23) + 1e-10 * (rd[1] + rd[2]) * qn + 1e-40;
+    const int huge = !(fabs(a) + delta < 1e38); /* float32 may overflow: no bracket */
+    hits[w].row = row;
+    est[2 * w] = huge ? -INFINITY : a - delta;
+    est[2 * w + 1] = huge ? INFINITY : a + delta;
+    w++;
+  }
+  const int64_t kept = m;
+  m = w;
+  atomic_fetch_add(&s->rescored, kept);
   /* 2. The k-th best lower bracket; rows whose upper bracket reaches it get the exact in-order sum. */
   double thr2 = -INFINITY;
   if (m >= k) {
@@ -751,7 +762,7 @@ static int rescore_query(Search *s, int qi) {
     for (int u = 0; u < 4; u++) hits[j + u].score = sc[u];
   }
   for (; j < m; j++) hits[j].score = ref_dot(v + (int64_t)hits[j].row * dim, y, dim);
-  int64_t w = 0; /* NaN never ranks */
+  w = 0; /* NaN never ranks */
   for (j = 0; j < m; j++)
     if (hits[j].score == hits[j].score) hits[w++] = hits[j];
   m = w;
