@@ -28,11 +28,13 @@ const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 /** Ring all-reduce bytes one rank sends for `n` floats (chunks of ⌈n/W⌉), as the threads group counts them. */
 const ringAllReduceBytes = (n: number, w: number) => (w > 1 ? 2 * (w - 1) * Math.ceil(n / w) * 4 : 0);
 
-/** Predicted gradient all-reduce bytes: the tower parameters of the saved model, in 25 MiB buckets. */
+/** Predicted gradient all-reduce bytes: the tower parameters of the saved model, in 25 MiB buckets, plus the votes. */
 function gradModelBytes(modelDir: string, w: number): number {
   const { tensors } = readSafetensors(new Uint8Array(readFileSync(join(modelDir, 'model.safetensors'))));
   const sizes = [...tensors].filter(([n]) => n !== 'logit_scale' && n !== 'logit_bias').map(([, t]) => t.shape.reduce((a, b) => a * b, 1));
-  return planBuckets(sizes, DEFAULT_BUCKET_BYTES).reduce((s, idx) => s + ringAllReduceBytes(idx.reduce((a, i) => a + sizes[i]!, 0), w), 0);
+  // + the step's 2 vote floats (next batch everywhere? stop?), carried at the end of the last bucket
+  const plan = planBuckets(sizes, DEFAULT_BUCKET_BYTES);
+  return plan.reduce((s, idx, b) => s + ringAllReduceBytes(idx.reduce((a, i) => a + sizes[i]!, 0) + (b === plan.length - 1 ? 2 : 0), w), 0);
 }
 
 const rows: Row[] = [];
