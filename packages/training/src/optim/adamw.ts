@@ -95,10 +95,7 @@ export class AdamW {
       const m = this.m.get(name)!;
       const v = this.v.get(name)!;
       const decayFactor = this.decay.get(name) && this.weightDecay > 0 ? 1 - this.lr * this.weightDecay : 1;
-      if (fused) {
-        this.fusedUpdate(p, m, v, g, { scale, decayFactor, stepSize, bc2Sqrt });
-        continue;
-      }
+      if (fused && this.fusedUpdate(p, m, v, g, { scale, decayFactor, stepSize, bc2Sqrt })) continue;
       tf.tidy(() => {
         const g0 = g instanceof Float32Array ? tf.tensor(g, p.shape, 'float32') : g;
         const g1 = scale !== 1 ? g0.mul(scale) : g0;
@@ -114,8 +111,11 @@ export class AdamW {
     }
   }
 
-  /** p ← p·decay − stepSize·m̂/(√v̂ + ε) in one pass, in place where this optimizer owns the buffer. */
-  private fusedUpdate(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: Gradient, k: { scale: number; decayFactor: number; stepSize: number; bc2Sqrt: number }): void {
+  /**
+   * p ← p·decay − stepSize·m̂/(√v̂ + ε) in one pass, in place where this optimizer owns the buffer. False (nothing
+   * done) when the backend gives no view of a buffer; the caller then runs the op chain.
+   */
+  private fusedUpdate(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: Gradient, k: { scale: number; decayFactor: number; stepSize: number; bc2Sqrt: number }): boolean {
     const { beta1: b1, beta2: b2, eps } = this;
     const { scale, decayFactor, stepSize, bc2Sqrt } = k;
     // In place only in a buffer this optimizer wrote and nothing else shares (on the cpu backend a tensor made
@@ -126,7 +126,7 @@ export class AdamW {
     // No allocation between taking these views and the end of the loop (it would detach wasm heap views).
     const gv = gradientValues(g);
     const [pIn, mIn, vIn] = [storageView(p), storageView(m), storageView(v)];
-    if (!pIn || !mIn || !vIn) throw new Error('AdamW: the backend gave no storage view of a float32 variable');
+    if (!pIn || !mIn || !vIn) return false;
     const pOut = mine(p) ? pIn : new Float32Array(n);
     const mOut = mine(m) ? mIn : new Float32Array(n);
     const vOut = mine(v) ? vIn : new Float32Array(n);
@@ -146,6 +146,7 @@ export class AdamW {
       fresh.dispose();
       this.owned.set(x, x.dataId);
     }
+    return true;
   }
 
   /** Moments as raw tensors (`m.<name>`, `v.<name>`) plus the step count, for trainer_state/. */
