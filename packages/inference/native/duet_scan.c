@@ -6,8 +6,11 @@
 //             then the provable filter on every (row, query) score:
 //               |x.y - x~.y~| <= ||x - x~|| ||y|| + ||x~|| ||y - y~||
 //             a row stays a candidate for query i while x~.y~ + bound >= the k-th best lower bound seen so far.
-//             Candidates are rescored from the float32 rows exactly as the JS reference kernel sums (float64
-//             accumulation in dimension order, rounded to float32) and ranked by (score desc, row asc).
+//             Each candidate's float32 row is prefetched while the scan computes and, after the chunk, its
+//             reference score is bracketed by a SIMD float64 dot product with a provable error; only the rows
+//             whose bracket reaches the k-th best lower bracket are summed exactly as the JS reference kernel
+//             does (float64 accumulation in dimension order, rounded to float32), and ranked by (score desc,
+//             row asc), so results, scores and ties equal the reference bit for bit.
 // Rows are split into chunks taken by one pthread per core from an atomic counter; every thread keeps its own
 // thresholds (each is a valid lower bound, so their candidate sets are supersets of what is needed) and the
 // rescoring merges them. The work runs off the JS thread (napi async work); search() returns a Promise.
@@ -118,7 +121,8 @@ static void quantize_row(const float *x, int dim, int stride, int qmax, int8_t *
 typedef struct {
   int32_t *rows;
   double *upper;
-  int64_t n, cap;
+  double *lo, *hi; /* bracket of the reference score, filled after each chunk for candidates [done, n) */
+  int64_t n, cap, done;
 } Cands;
 
 typedef struct Search Search;
@@ -185,6 +189,10 @@ static int cands_push(Cands *c, int32_t row, double upper) {
     double *u = realloc(c->upper, cap * sizeof *u);
     if (!u) return 0;
     c->upper = u;
+    if (!(u = realloc(c->lo, cap * sizeof *u))) return 0;
+    c->lo = u;
+    if (!(u = realloc(c->hi, cap * sizeof *u))) return 0;
+    c->hi = u;
     c->cap = cap;
   }
   c->rows[c->n] = row;
@@ -243,6 +251,10 @@ static void check(Thread *t, int64_t row, int qi, int32_t dot) {
     t->oom = 1;
     return;
   }
+  /* Its float32 row is needed after this chunk (bracket_pending): start fetching it into L2 now, while the scan
+     computes (the scan is compute-bound, so the memory system is idle). */
+  const char *fp = (const char *)(s->vectors + row * s->dim);
+  for (int64_t b = 0; b < (int64_t)s->dim * 4; b += 64) __builtin_prefetch(fp + b, 0, 2);
   if (approx - bound > thr) {
     double nt = heap_push(t, qi, approx - bound);
     t->thr[qi] = nt;
@@ -571,6 +583,8 @@ static void thread_free(Search *s, Thread *t) {
     for (int i = 0; i < s->q; i++) {
       free(t->cands[i].rows);
       free(t->cands[i].upper);
+      free(t->cands[i].lo);
+      free(t->cands[i].hi);
     }
   free(t->cands);
   free(t->heap);
@@ -673,6 +687,32 @@ static double approx_dot(int isa, const float *x, const float *y, int dim) {
   return approx_dot_portable(x, y, dim);
 }
 
+/**
+ * Brackets the reference score of a candidate, float32(in-order float64 sum), around a SIMD float64 estimate a:
+ * |sum - x.y| and |a - x.y| <= gamma_D ||x|| ||y|| (gamma_D < 1e-11 for D <= 65536; ||x|| <= ||x~|| + ||x - x~||),
+ * plus float32 rounding (2^-24 relative, 2^-149 absolute). NaN estimates (the row never ranks) get lo = NaN;
+ * scores that may overflow float32 get no bracket (-inf, +inf).
+ */
+static void bracket(const Search *s, int qi, int32_t row, double *lo, double *hi) {
+  const int dim = s->dim;
+  const double a = approx_dot(s->isa, s->vectors + (int64_t)row * dim, s->queries + (int64_t)qi * dim, dim);
+  const double *rd = s->rowd + (int64_t)row * 3;
+  const double delta = ldexp(fabs(a), -23) + 1e-10 * (rd[1] + rd[2]) * s->qnorm[qi] + 1e-40;
+  if (a != a) *lo = *hi = NAN;
+  else if (!(fabs(a) + delta < 1e38)) *lo = -INFINITY, *hi = INFINITY;
+  else *lo = a - delta, *hi = a + delta;
+}
+
+/** Brackets the candidates this thread found since the last call (their rows were prefetched by check()). */
+static void bracket_pending(Thread *t) {
+  const Search *s = t->s;
+  for (int qi = 0; qi < s->q; qi++) {
+    Cands *c = &t->cands[qi];
+    for (int64_t j = c->done; j < c->n; j++) bracket(s, qi, c->rows[j], &c->lo[j], &c->hi[j]);
+    c->done = c->n;
+  }
+}
+
 /** Merges the threads' bounds for query qi, rescores the surviving candidates, writes the top-k. */
 static int rescore_query(Search *s, int qi) {
   const int k = s->k, T = s->threads;
@@ -693,47 +733,29 @@ static int rescore_query(Search *s, int qi) {
   free(lows);
   Hit *hits = malloc((size_t)(total > 0 ? total : 1) * sizeof(Hit));
   if (!hits) return 0;
-  /* 1. The rows the int8 bound keeps, each with a float64 estimate a of its score and a bracket
-        [a - delta, a + delta] that provably holds the reference score float32(in-order float64 sum):
-        |sum - x.y| and |a - x.y| <= gamma_D ||x|| ||y|| (gamma_D < 1e-11 for D <= 65536), plus float32 rounding
-        (2^-24 relative, 2^-149 absolute); ||x|| <= ||x~|| + ||x - x~||. */
+  /* 1. The rows the int8 bound keeps, with the brackets of their reference scores (bracket()). */
   int64_t m = 0;
   const int dim = s->dim;
   const float *y = s->queries + (int64_t)qi * dim;
   const float *v = s->vectors;
-  const double qn = s->qnorm[qi];
   double *est = malloc((size_t)(total > 0 ? total : 1) * 2 * sizeof(double));
   if (!est) {
     free(hits);
     return 0;
   }
+  int64_t kept = 0;
   for (int t = 0; t < T; t++) {
     const Cands *c = &s->th[t].cands[qi];
-    for (int64_t j = 0; j < c->n; j++)
-      if (c->upper[j] >= thr) hits[m++].row = c->rows[j];
+    for (int64_t j = 0; j < c->n; j++) {
+      if (!(c->upper[j] >= thr)) continue;
+      kept++;
+      if (c->lo[j] != c->lo[j]) continue; /* NaN never ranks */
+      hits[m].row = c->rows[j];
+      est[2 * m] = c->lo[j];
+      est[2 * m + 1] = c->hi[j];
+      m++;
+    }
   }
-  /* The rows are scattered over the float32 matrix: keep a few in flight (prefetch PF rows ahead). */
-  enum { PF = 4 };
-  const int64_t rowBytes = (int64_t)dim * 4;
-  for (int64_t j = 0; j < m && j < PF; j++)
-    for (int64_t b = 0; b < rowBytes; b += 64) __builtin_prefetch((const char *)(v + (int64_t)hits[j].row * dim) + b);
-  int64_t w = 0;
-  for (int64_t j = 0; j < m; j++) {
-    if (j + PF < m)
-      for (int64_t b = 0; b < rowBytes; b += 64) __builtin_prefetch((const char *)(v + (int64_t)hits[j + PF].row * dim) + b);
-    const int32_t row = hits[j].row;
-    const double a = approx_dot(s->isa, v + (int64_t)row * dim, y, dim);
-    if (a != a) continue; /* NaN never ranks */
-    const double *rd = s->rowd + (int64_t)row * 3;
-    const double delta = ldexp(fabs(a), -23) + 1e-10 * (rd[1] + rd[2]) * qn + 1e-40;
-    const int huge = !(fabs(a) + delta < 1e38); /* float32 may overflow: no bracket */
-    hits[w].row = row;
-    est[2 * w] = huge ? -INFINITY : a - delta;
-    est[2 * w + 1] = huge ? INFINITY : a + delta;
-    w++;
-  }
-  const int64_t kept = m;
-  m = w;
   atomic_fetch_add(&s->rescored, kept);
   /* 2. The k-th best lower bracket; rows whose upper bracket reaches it get the exact in-order sum. */
   double thr2 = -INFINITY;
@@ -762,7 +784,7 @@ static int rescore_query(Search *s, int qi) {
     for (int u = 0; u < 4; u++) hits[j + u].score = sc[u];
   }
   for (; j < m; j++) hits[j].score = ref_dot(v + (int64_t)hits[j].row * dim, y, dim);
-  w = 0; /* NaN never ranks */
+  int64_t w = 0; /* NaN never ranks */
   for (j = 0; j < m; j++)
     if (hits[j].score == hits[j].score) hits[w++] = hits[j];
   m = w;
@@ -789,6 +811,7 @@ static void *scan_worker(void *arg) {
 #endif
       default: scan_portable(t, r0, r1); break;
     }
+    bracket_pending(t);
   }
   return NULL;
 }
