@@ -346,8 +346,15 @@ AVX2_NZ(2)
 AVX2_NZ(3)
 AVX2_NZ(4)
 
+static void scan_portable(Thread *t, int64_t r0, int64_t r1);
+
 static void scan_avx2(Thread *t, int64_t r0, int64_t r1) {
   const Search *s = t->s;
+  /* 1-4 queries would leave most of the 8-query lanes idle: the per-row loop (compiler-vectorised) is faster. */
+  if (s->q <= SMALL_Q) {
+    scan_portable(t, r0, r1);
+    return;
+  }
   for (int g = 0; g < s->groups; g++) {
     const int q0 = g * 32, gq = s->q - q0 < 32 ? s->q - q0 : 32, nz = (gq + 7) / 8;
     const uint8_t *qp = s->qpack + s->groupOff[g];
@@ -536,7 +543,7 @@ static int prepare_queries(Search *s) {
     // (1e-6 relative + 1e-30), all far inside 2^-16 x the largest ||x|| ||y|| bound.
     s->tol[i] = ldexp(1.0, -16) * s->maxMag * (s->qnorm[i] + s->qerr[i]) + 1e-30;
   }
-  if (s->isa == ISA_PORTABLE) {
+  if (s->isa == ISA_PORTABLE || (s->isa == ISA_AVX2 && q <= SMALL_Q)) {
     memcpy(s->qpack, codes, (size_t)q * stride);
   } else if (s->isa == ISA_AVX512VNNI && q <= SMALL_Q) {
     /* [q][stride rounded up to 64] unsigned codes (+128); the padding meets masked-off row bytes. */
