@@ -28,6 +28,13 @@ const COLLECTIVE_TIMEOUT_MS = 300_000;
  */
 const RANK_YOUNG_GENERATION_MB = 160;
 
+/** DUET_RANK_YOUNG_MB overrides the young generation size (0 = V8's default), for measuring the trade-off. */
+function rankHeapLimits(): { resourceLimits?: { maxYoungGenerationSizeMb: number } } {
+  const env = process.env['DUET_RANK_YOUNG_MB'];
+  const mb = env !== undefined && env !== '' ? Number(env) : RANK_YOUNG_GENERATION_MB;
+  return Number.isFinite(mb) && mb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: mb } } : {};
+}
+
 const WORKER = new URL(`./train-worker.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
 
 export async function trainThreads(config: TrainConfig, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -48,7 +55,7 @@ export async function trainThreads(config: TrainConfig, hooks: TrainHooks = {}):
   const timer = setInterval(poll, 250);
   try {
     const args: ThreadsTrainArgs = { config, control };
-    const results = await launchThreads<TrainResult>(WORKER, config.workers, args, { timeoutMs: COLLECTIVE_TIMEOUT_MS, graceMs: 5000, resourceLimits: { maxYoungGenerationSizeMb: RANK_YOUNG_GENERATION_MB } });
+    const results = await launchThreads<TrainResult>(WORKER, config.workers, args, { timeoutMs: COLLECTIVE_TIMEOUT_MS, graceMs: 5000, ...rankHeapLimits() });
     poll();
     return results[0]!;
   } finally {
