@@ -32,16 +32,26 @@ function weights(dir: string): Map<string, Float32Array> {
   return new Map([...tensors].map(([k, t]) => [k, toTypedArray(t) as Float32Array]));
 }
 
-/** Tensors whose max |Δ| exceeds rtol·max|ref|; attention key biases (their gradient is exactly zero: softmax ignores
- * a per-query constant) only move by Adam-amplified rounding, so they are held to an absolute 1e-6 instead. */
+/**
+ * Tensors whose max |Δ| exceeds rtol·max|ref|. Attention key biases — `self_attn.k_proj.bias` and the key third of a
+ * fused `in_proj_bias` (the MAP head) — have an exactly zero gradient (softmax ignores a per-query constant), so they
+ * move only by Adam-amplified rounding noise (each step normalises that noise to a fraction of lr): they are held to
+ * an absolute 1e-5 instead, far below their ~steps·lr worst case and above the observed 1.6e-6.
+ */
 function mismatches(a: Map<string, Float32Array>, b: Map<string, Float32Array>, rtol: number): string[] {
   const bad: string[] = [];
-  for (const [k, x] of a) {
-    const y = b.get(k)!;
+  const check = (name: string, x: Float32Array, y: Float32Array, keyBias: boolean) => {
     let diff = 0, ref = 0;
     for (let i = 0; i < x.length; i++) { diff = Math.max(diff, Math.abs(x[i]! - y[i]!)); ref = Math.max(ref, Math.abs(y[i]!)); }
-    const allowed = k.endsWith('self_attn.k_proj.bias') ? Math.max(1e-6, rtol * ref) : rtol * ref;
-    if (diff > allowed) bad.push(`${k}: max|Δ| ${diff.toExponential(2)} > ${allowed.toExponential(2)}`);
+    const allowed = keyBias ? Math.max(1e-5, rtol * ref) : rtol * ref;
+    if (diff > allowed) bad.push(`${name}: max|Δ| ${diff.toExponential(2)} > ${allowed.toExponential(2)}`);
+  };
+  for (const [k, x] of a) {
+    const y = b.get(k)!;
+    if (k.endsWith('in_proj_bias')) {
+      const d = x.length / 3; // [q; k; v]
+      for (const [i, part] of ['q', 'k', 'v'].entries()) check(`${k}[${part}]`, x.subarray(i * d, (i + 1) * d), y.subarray(i * d, (i + 1) * d), part === 'k');
+    } else check(k, x, y, k.endsWith('self_attn.k_proj.bias'));
   }
   return bad;
 }
