@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 describe('native scan build and fallback', () => {
   it('the install script never fails without a compiler (and says why); the explicit build does', () => {
     for (const p of ['native', 'tools', 'binding.gyp', 'package.json']) cpSync(join(PKG, p), join(tmp, p), { recursive: true });
+    // The copy resolves the shared build driver (@duet/runtime/native-build) as the workspace does.
+    mkdirSync(join(tmp, 'node_modules', '@duet'), { recursive: true });
+    symlinkSync(join(PKG, '..', 'runtime'), join(tmp, 'node_modules', '@duet', 'runtime'));
     const env = { PATH: '', CC: '', npm_config_node_gyp: '' };
     const optional = spawnSync(process.execPath, [join(tmp, 'tools', 'build-scan.mjs'), '--optional'], { encoding: 'utf8', env });
     expect(optional.status).toBe(0);
