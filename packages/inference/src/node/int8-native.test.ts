@@ -2,17 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ExactIndex } from '../retrieval/exact-index.js';
 import { Int8ExactSearch } from './int8-exact-search.js';
 import { loadScanNative, type ScanIsa } from './scan-native.js';
-
-/** Deterministic pseudo-random vectors (LCG), no dependence on the code under test. */
-function randomVectors(n: number, d: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
+import { randomVectors } from '../test-util/random-vectors.js';
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `r${i}`);
 

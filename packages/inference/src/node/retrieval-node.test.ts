@@ -7,20 +7,10 @@ import { Collection } from './collection.js';
 import { HnswIndex } from './hnsw-index.js';
 import { createOrtScoreKernel } from './ort-score-kernel.js';
 import { Int8ExactSearch } from './int8-exact-search.js';
+import { randomVectors } from '../test-util/random-vectors.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'duet-coll-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-/** Deterministic pseudo-random vectors (LCG), no dependence on the code under test. */
-function randomVectors(n: number, d: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n * d);
-  for (let i = 0; i < out.length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 32 - 0.5;
-  }
-  return out;
-}
 
 const ids = (n: number, p = 'v') => Array.from({ length: n }, (_, i) => `${p}${i}`);
 
