@@ -4,20 +4,10 @@ import { describe, it, expect } from 'vitest';
 import { tf, initBackend } from '@duet/runtime';
 import { AdamW } from './adamw.js';
 import { clipByGlobalNorm, clipCoefficient, globalNorm } from './clip-grad.js';
+import { torchAdamW } from './torch-adamw.js';
 
 const lr = 0.1, wd = 0.5, eps = 1e-6, b1 = 0.9, b2 = 0.98;
-/** torch.optim.AdamW on one coordinate, gradients already scaled. */
-function closedForm(p0: number, gs: number[], decay: boolean): number {
-  let p = p0, m = 0, v = 0;
-  gs.forEach((g, i) => {
-    const t = i + 1;
-    if (decay) p *= 1 - lr * wd;
-    m = b1 * m + (1 - b1) * g;
-    v = b2 * v + (1 - b2) * g * g;
-    p -= (lr * (m / (1 - b1 ** t))) / (Math.sqrt(v / (1 - b2 ** t)) + eps);
-  });
-  return p;
-}
+const closedForm = (p0: number, gs: number[], decay: boolean) => torchAdamW(p0, gs, decay, { lr, wd, eps, b1, b2 });
 
 describe.each(['wasm', 'cpu'] as const)('fused AdamW (%s)', (backend) => {
   it('matches torch over three steps with array and tensor gradients and a clipping scale', async () => {

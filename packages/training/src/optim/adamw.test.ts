@@ -2,6 +2,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import { tf, initBackend } from '@duet/runtime';
 import { AdamW, noDecay } from './adamw.js';
 import { clipByGlobalNorm } from './clip-grad.js';
+import { torchAdamW } from './torch-adamw.js';
 
 beforeAll(async () => {
   await initBackend({ backend: 'cpu' });
@@ -31,18 +32,7 @@ describe('AdamW', () => {
     const g2 = [1, 1, -3, 0];
     opt.applyGradients(new Map<string, tf.Tensor>([['fc.weight', tf.tensor2d(g1, [2, 2])], ['fc.bias', tf.tensor1d([1, -2])]]));
     opt.applyGradients(new Map<string, tf.Tensor>([['fc.weight', tf.tensor2d(g2, [2, 2])], ['fc.bias', tf.tensor1d([0.5, 0.5])]]));
-    const expectParam = (p0: number, ga: number, gb: number, decay: boolean) => {
-      let p = p0;
-      let m = 0, v = 0;
-      [ga, gb].forEach((g, i) => {
-        const t = i + 1;
-        if (decay) p *= 1 - lr * wd;
-        m = b1 * m + (1 - b1) * g;
-        v = b2 * v + (1 - b2) * g * g;
-        p -= (lr * (m / (1 - b1 ** t))) / (Math.sqrt(v / (1 - b2 ** t)) + eps);
-      });
-      return p;
-    };
+    const expectParam = (p0: number, ga: number, gb: number, decay: boolean) => torchAdamW(p0, [ga, gb], decay, { lr, wd, eps, b1, b2 });
     const wv = w.dataSync();
     [1, -2, 0.5, 3].forEach((p0, i) => expect(wv[i]).toBeCloseTo(expectParam(p0, g1[i]!, g2[i]!, true), 5));
     const bv = b.dataSync();
