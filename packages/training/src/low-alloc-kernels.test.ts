@@ -1,7 +1,8 @@
 // The allocation-free replacements give bit-identical results to TensorFlow.js's own kernel/gradients.
 import { describe, expect, it, beforeAll } from 'vitest';
 import { tf, initBackend } from '@duet/runtime';
-import { copySlice, installLowAllocGradients, installZeroCopyWasmSlice } from './low-alloc-kernels.js';
+import { copySlice, installLowAllocGradients, installZeroCopyWasmIdentity, installZeroCopyWasmSlice } from './low-alloc-kernels.js';
+import { AdamW } from './optim/adamw.js';
 
 const iota = (shape: number[]) => tf.reshape(tf.range(0, shape.reduce((a, b) => a * b, 1), 1, 'float32'), shape);
 
@@ -63,5 +64,48 @@ describe('on the wasm backend', () => {
     const stock = f();
     installLowAllocGradients();
     expect(f()).toEqual(stock);
+  });
+
+  it('the zero-copy Identity shares the buffer; gradients through saved tensors equal the stock kernel bit for bit', () => {
+    const x = tf.randomNormal([4, 6], 0, 1, 'float32', 11);
+    const w = tf.variable(tf.randomNormal([6, 5], 0, 0.5, 'float32', 12));
+    const grads = () => {
+      // matMul, softmax, layer-norm-like moments and exp all save inputs/outputs for backward (Engine.clone)
+      const { value, grads: g } = tf.variableGrads(() => {
+        const h = tf.softmax(tf.matMul(x, w));
+        const m = tf.moments(h, -1, true);
+        return tf.sum(tf.mul(tf.exp(tf.div(tf.sub(h, m.mean), tf.sqrt(tf.add(m.variance, 1e-5)))), tf.range(1, 6, 1, 'float32'))) as tf.Scalar;
+      }, [w]);
+      const out = [Array.from(value.dataSync()), Array.from(g[w.name]!.dataSync())];
+      tf.dispose([value, g[w.name]!]);
+      return out;
+    };
+    const stock = grads();
+    const stockClone = tf.clone(x);
+    expect(tf.backend().refCount(x.dataId)).toBe(1); // the stock kernel copied
+    stockClone.dispose();
+    expect(installZeroCopyWasmIdentity()).toBe(true);
+    expect(grads()).toEqual(stock);
+    const twin = tf.clone(x);
+    expect(twin.dataId).toBe(x.dataId);
+    expect(tf.backend().refCount(x.dataId)).toBe(2);
+    const want = Array.from(x.dataSync());
+    x.dispose(); // the clone keeps the buffer alive
+    expect(Array.from(twin.dataSync())).toEqual(want);
+    twin.dispose();
+  });
+
+  it('with the zero-copy Identity, the in-place AdamW leaves a clone of a parameter untouched', () => {
+    installZeroCopyWasmIdentity();
+    const p = tf.variable(tf.tensor1d([1, 2, 3, 4]));
+    const opt = new AdamW(new Map([['w', p]]), { lr: 0.1, weightDecay: 0 });
+    opt.applyGradients(new Map([['w', Float32Array.from([1, 1, 1, 1])]])); // first step: the optimizer takes the buffer over
+    const before = Array.from(p.dataSync());
+    const twin = p.clone(); // shares the parameter's buffer now
+    opt.applyGradients(new Map([['w', Float32Array.from([1, -1, 1, -1])]]));
+    expect(Array.from(twin.dataSync())).toEqual(before);
+    expect(Array.from(p.dataSync())).not.toEqual(before);
+    twin.dispose();
+    opt.dispose();
   });
 });

@@ -7,20 +7,47 @@
 //    norms' means); here the ones come from the backend's Fill kernel. Same ops otherwise (dy·1, then /n).
 //  - wasm Slice: copies the WHOLE input out of the wasm heap (readSync) for every slice (1.8 MB per step); here
 //    the input is read through a view of the heap.
+//  - wasm Identity: a full copy of its input, and tfjs runs it for every tensor it saves for the backward pass
+//    (Engine.clone): ~5% of a training step's time. Here it shares the input's buffer (the reference count goes up),
+//    as the cpu backend's Identity does; tensors are immutable, and the in-place AdamW only writes buffers no other
+//    tensor holds (bufferRefCount === 1).
 import { tf } from '@duet/runtime';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: tf.DataId): void;
 }
 
 let installed = false;
+let identity = false;
 let gradients = false;
 
-/** Installs both (idempotent); call after the backend is initialised. */
+/** Installs all three (idempotent); call after the backend is initialised. */
 export function installLowAllocKernels(): void {
   installLowAllocGradients();
   installZeroCopyWasmSlice();
+  installZeroCopyWasmIdentity();
+}
+
+/** Replaces the wasm backend's Identity kernel with one that shares the input's buffer (idempotent); false when absent. */
+export function installZeroCopyWasmIdentity(): boolean {
+  if (identity) return true;
+  const orig = tf.getKernel('Identity', 'wasm');
+  if (!orig) return false;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({
+    ...orig,
+    kernelFunc: (args) => {
+      const x = args.inputs['x'] as tf.TensorInfo;
+      const be = args.backend as unknown as Partial<WasmBackend>;
+      if (x.dtype === 'string' || typeof be.incRef !== 'function') return orig.kernelFunc(args);
+      be.incRef(x.dataId);
+      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+    },
+  });
+  identity = true;
+  return true;
 }
 
 /** Mean and Sum gradients whose ones tensor is filled by the backend (no JS array); same arithmetic as tfjs. */
