@@ -6,14 +6,18 @@
 // `npm run bench distributed-training`   Env: DUET_BENCH_WORKERS (default 1,2), DUET_BENCH_STEPS (default 30),
 // DUET_BENCH_REPS (default 3), DUET_BENCH_BATCH (default: the recipe's 64),
 // DUET_BENCH_RECIPES (default fashion-mnist-siglip,fashion-mnist-clip), DUET_BENCH_PROFILE (default 1: the
-// per-phase breakdown of a steady-state step per rank, from the trainer's DUET_PROFILE; 0 = off).
+// per-phase breakdown of a steady-state step per rank, from the trainer's DUET_PROFILE; 0 = off),
+// DUET_BENCH_CEILING (default 1: also the no-sync ceiling — W threads each running forward + backward of batch/W
+// with no communication vs one thread with the whole batch, interleaved, best of DUET_BENCH_REPS; 0 = off).
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { DEFAULT_BUCKET_BYTES, getRecipe, meanPhases, planBuckets, PROFILE_PHASES, readMetrics, resolveConfig, train, type ProfileFile } from '@duet/training';
 import { readSafetensors } from '@duet/model-format';
 import { clipCommBytes, siglipCommBytes } from '@duet/losses';
+import { launchThreads } from '@duet/distributed';
 import { printTable, writeResult, type Row } from './report.ts';
+import type { CeilingArgs } from './distributed-ceiling.worker.ts';
 
 const workers = (process.env['DUET_BENCH_WORKERS'] ?? '1,2').split(',').map(Number);
 const steps = Number(process.env['DUET_BENCH_STEPS'] ?? 30);
@@ -22,6 +26,8 @@ const batchOverride = process.env['DUET_BENCH_BATCH'] ? { batchSize: Number(proc
 const recipes = (process.env['DUET_BENCH_RECIPES'] ?? 'fashion-mnist-siglip,fashion-mnist-clip').split(',');
 const WARM = 8; // steps excluded from the steady-state rate (worker start, wasm warm-up, first allocations)
 const profile = process.env['DUET_BENCH_PROFILE'] !== '0';
+const ceiling = process.env['DUET_BENCH_CEILING'] !== '0';
+const CEILING_WORKER = new URL('./distributed-ceiling.worker.ts', import.meta.url);
 if (profile) process.env['DUET_PROFILE'] = '1'; // read by the trainer at the start of each run (worker threads inherit it)
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
 
@@ -74,6 +80,8 @@ async function once(recipe: string, w: number): Promise<Run> {
 }
 
 const profRows: Row[] = [];
+const ceilRows: Row[] = [];
+const achieved = new Map<string, number>(); // recipe → DDP speed-up at the largest worker count
 for (const recipe of recipes) {
   const runs = new Map<number, Run[]>(workers.map((w) => [w, []]));
   for (let k = 0; k < reps; k++) for (const w of workers) runs.get(w)!.push(await once(recipe, w));
@@ -84,6 +92,7 @@ for (const recipe of recipes) {
     const all = runs.get(w)!;
     const best = all.reduce((x, y) => (y.rate > x.rate ? y : x));
     if (w === workers[0]) base = best.rate;
+    achieved.set(recipe, best.rate / base);
     const lossModel = w > 1 ? (family === 'clip' ? clipCommBytes : siglipCommBytes)({ worldSize: w, localBatch: best.batch / w, dim }) : 0;
     rows.push({
       recipe, workers: w, batch: best.batch, 'samples/s (best)': +best.rate.toFixed(1), speedup: +(best.rate / base).toFixed(2),
@@ -113,8 +122,36 @@ for (const recipe of recipes) {
     }
   }
 }
+// No-sync ceiling: the same model and batch, threads that never communicate (ranks' young generation as the trainer's).
+if (ceiling) {
+  for (const recipe of recipes) {
+    const batch = resolveConfig(getRecipe(recipe), batchOverride).batchSize;
+    const ms = new Map<number, number[]>(workers.map((w) => [w, []]));
+    for (let k = 0; k < reps; k++) {
+      for (const w of workers) {
+        const args: CeilingArgs = { recipe, batch: batch / w, steps: 20, warm: 5 };
+        const res = await launchThreads<number>(CEILING_WORKER, w, args, { resourceLimits: { maxYoungGenerationSizeMb: 160 } });
+        ms.get(w)!.push(Math.max(...res)); // the slowest rank sets the pace
+        process.stdout.write('.');
+      }
+    }
+    const rate = (w: number) => batch / (Math.min(...ms.get(w)!) / 1000);
+    for (const w of workers) {
+      const speedup = rate(w) / rate(workers[0]!);
+      ceilRows.push({
+        recipe, threads: w, 'batch per thread': batch / w, 'ms/step (best)': +Math.min(...ms.get(w)!).toFixed(1),
+        'ms/step (all runs)': ms.get(w)!.map((x) => x.toFixed(0)).join(' '), 'samples/s': +rate(w).toFixed(1),
+        'ceiling speed-up': +speedup.toFixed(2), 'DDP speed-up (above)': w === workers.at(-1) ? +achieved.get(recipe)!.toFixed(2) : '',
+        'DDP / ceiling': w === workers.at(-1) && w > 1 ? `${((achieved.get(recipe)! / speedup) * 100).toFixed(0)}%` : '',
+      });
+    }
+  }
+}
 printTable(`duet train throughput, ${steps} steps (steady state from step ${WARM}), best of ${reps}, ${cpus().length} cores; load before ${loadBefore}, after ${load()}`, rows);
 if (profRows.length) {
   printTable('per-phase ms per steady-state step (DUET_PROFILE; mean after warm-up, best run; wall, and CPU of the rank thread; 1 worker: forward = forward + loss + backward in one call; CPU ms/sample per local sample)', profRows);
 }
-writeResult(`distributed-training${process.env['DUET_BENCH_BATCH'] ? `-b${process.env['DUET_BENCH_BATCH']}` : ''}`, { steps, warm: WARM, reps, loadBefore, loadAfter: load(), rows, phases: profRows });
+if (ceilRows.length) {
+  printTable('no-sync ceiling: forward + backward of batch / W on W threads that never communicate (best of reps; the rest of the gap to the DDP rows is the loss exchange, the all-reduce, waiting for the slower rank, data and optimizer)', ceilRows);
+}
+writeResult(`distributed-training${process.env['DUET_BENCH_BATCH'] ? `-b${process.env['DUET_BENCH_BATCH']}` : ''}`, { steps, warm: WARM, reps, loadBefore, loadAfter: load(), rows, phases: profRows, ceiling: ceilRows });
