@@ -3,8 +3,11 @@
 // word-level one-hot text tokens with one-hot positions — so any failure is the head's (architecture/optimisation),
 // not the towers' features. Held-out accuracy per question type every 250 steps (table + JSON under bench-results/).
 //
-//   npx tsx --conditions=@duet/source tools/experiments/vqa-oracle/run.ts [--types relation|shape,color|all]
-//        [--fusion '{"symmetric":true}'] [--steps 1000] [--lr 2e-3] [--seed 0]
+//   npx tsx --conditions=@duet/source tools/experiments/vqa-oracle/run.ts [--types relation|shape,color|all|where]
+//        [--fusion '{"symmetric":true}'] [--head fusion|mlp] [--steps 1000] [--lr 2e-3] [--scenes 4000] [--seed 0]
+// --types where adds "where is the <colour> <shape>?" → its grid cell (not a dataset question; 'all' excludes it).
+// --head mlp: a plain 3-layer MLP on the flattened tokens instead of the fusion head (knows every cell and word
+// position by its index: the reference point for what the data alone supports).
 import { parseArgs } from 'node:util';
 import { createRng, initBackend, tf } from '@duet/runtime';
 import { SHAPE_KINDS, shapesScene } from '@duet/data';
@@ -13,8 +16,8 @@ import { printTable, writeResult, type Row } from '../../bench/report.ts';
 
 const { values: a } = parseArgs({
   options: {
-    types: { type: 'string', default: 'all' }, fusion: { type: 'string', default: '{}' }, steps: { type: 'string', default: '1000' },
-    lr: { type: 'string', default: '2e-3' }, seed: { type: 'string', default: '0' }, batch: { type: 'string', default: '64' },
+    types: { type: 'string', default: 'all' }, fusion: { type: 'string', default: '{}' }, head: { type: 'string', default: 'fusion' }, steps: { type: 'string', default: '1000' },
+    lr: { type: 'string', default: '2e-3' }, scenes: { type: 'string', default: '4000' }, seed: { type: 'string', default: '0' }, batch: { type: 'string', default: '64' },
   },
 });
 await initBackend({ backend: 'wasm' });
@@ -47,8 +50,10 @@ function examples(seed: number, scenes: number): Example[] {
       v[c * D + COLORS.indexOf(s.color)] = 1;
       v[c * D + 8 + SHAPE_KINDS.indexOf(s.shape)] = 1;
     }
-    for (const q of scene.questions) {
-      if (!want.has('all') && !want.has(q.type)) continue;
+    const CELLS = ['top left', 'top', 'top right', 'left', 'center', 'right', 'bottom left', 'bottom', 'bottom right'];
+    const where = scene.shapes.map((s) => ({ type: 'where', question: `where is the ${s.color} ${s.shape}?`, answer: CELLS[s.row * 3 + s.col]! }));
+    for (const q of [...scene.questions, ...where]) {
+      if (!want.has(q.type) && !(want.has('all') && q.type !== 'where')) continue;
       const ws = q.question.replace('?', '').split(' ');
       if (ws.length > L) throw new Error(`vqa-oracle: question longer than ${L} words: ${q.question}`);
       const t = new Float32Array(L * D); // [L, D]
@@ -64,11 +69,29 @@ function examples(seed: number, scenes: number): Example[] {
   return out;
 }
 
-const train = examples(0, 4000);
+const train = examples(0, Number(a.scenes));
 const held = examples(7919, 500);
 const vocab = buildAnswerVocab(train.map((e) => e.answer));
 const fusion = JSON.parse(a.fusion!) as Record<string, unknown>;
-const head = FusionHead.create(
+interface Head { forward(i: { visionTokens: tf.Tensor3D; textTokens: tf.Tensor3D; attentionMask: tf.Tensor2D }): { logits: tf.Tensor2D }; trainableVariables(): tf.Variable[] }
+function mlpHead(hidden: number): Head {
+  const init = createRng(Number(a.seed)).fork('vqa-oracle-mlp');
+  const dense = (i: number, o: number) => [tf.variable(tf.tensor2d(Float32Array.from({ length: i * o }, () => init.normal(0, Math.sqrt(2 / i))), [i, o])), tf.variable(tf.zeros([o]))] as const;
+  const layers = [dense(9 * D + L * D, hidden), dense(hidden, hidden), dense(hidden, vocab.length)];
+  return {
+    forward: (i) => {
+      const b = i.visionTokens.shape[0];
+      let x: tf.Tensor = tf.concat([i.visionTokens.reshape([b, 9 * D]), i.textTokens.reshape([b, L * D])], 1); // [B, (9 + L)·D]
+      layers.forEach(([w, bias], k) => {
+        x = tf.add(tf.matMul(x as tf.Tensor2D, w), bias);
+        if (k < layers.length - 1) x = tf.relu(x);
+      });
+      return { logits: x as tf.Tensor2D };
+    },
+    trainableVariables: () => layers.flat(),
+  };
+}
+const head: Head = a.head === 'mlp' ? mlpHead(256) : FusionHead.create(
   { type: 'cross_attention', answer_vocab: vocab, num_blocks: 2, hidden_size: 64, num_heads: 4, mlp_ratio: 2, ...fusion },
   { vision: D, text: D, embed: D }, { seed: Number(a.seed) },
 );
@@ -114,9 +137,9 @@ for (let s = 1; s <= steps; s++) {
   if (s % 250 === 0 || s === steps) {
     const acc = accuracy(held);
     rows.push({ step: s, loss: +cost.dataSync()[0]!.toFixed(3), ...Object.fromEntries(Object.entries(acc).map(([k, v]) => [k, `${(v * 100).toFixed(1)}%`])) });
-    process.stdout.write(`step ${s}\n`);
+    process.stdout.write(`${JSON.stringify(rows.at(-1))}\n`);
   }
   tf.dispose([cost, labels, ...Object.values(inputs)]);
 }
-printTable(`VQA head on oracle tokens (types ${a.types}, fusion ${a.fusion}, lr ${a.lr}, batch ${batch}; held-out: 500 scenes)`, rows);
-writeResult('vqa-oracle', { types: a.types, fusion, steps, lr: Number(a.lr), batch, rows });
+printTable(`VQA head on oracle tokens (types ${a.types}, ${a.head === 'mlp' ? 'MLP head' : `fusion ${a.fusion}`}, ${a.scenes} scenes, lr ${a.lr}, batch ${batch}; held-out: 500 scenes)`, rows);
+writeResult('vqa-oracle', { types: a.types, head: a.head, fusion, scenes: Number(a.scenes), steps, lr: Number(a.lr), batch, rows });
