@@ -19,8 +19,6 @@ interface WasmBackend {
   incRef(dataId: tf.DataId): void;
 }
 
-let installed = false;
-let identity = false;
 let gradients = false;
 
 /** Installs all three (idempotent); call after the backend is initialised. */
@@ -30,24 +28,31 @@ export function installLowAllocKernels(): void {
   installZeroCopyWasmIdentity();
 }
 
+const replaced = new Set<string>();
+
+/**
+ * Swaps the wasm backend's `name` kernel for `kernelFunc` (falling back to the stock one when it returns
+ * undefined), once per process; false when the wasm backend has no such kernel.
+ */
+function replaceWasmKernel(name: string, kernelFunc: (args: Parameters<tf.KernelFunc>[0], stock: tf.KernelFunc) => ReturnType<tf.KernelFunc> | undefined): boolean {
+  if (replaced.has(name)) return true;
+  const orig = tf.getKernel(name, 'wasm');
+  if (!orig) return false;
+  tf.unregisterKernel(name, 'wasm');
+  tf.registerKernel({ ...orig, kernelFunc: (args) => kernelFunc(args, orig.kernelFunc) ?? orig.kernelFunc(args) });
+  replaced.add(name);
+  return true;
+}
+
 /** Replaces the wasm backend's Identity kernel with one that shares the input's buffer (idempotent); false when absent. */
 export function installZeroCopyWasmIdentity(): boolean {
-  if (identity) return true;
-  const orig = tf.getKernel('Identity', 'wasm');
-  if (!orig) return false;
-  tf.unregisterKernel('Identity', 'wasm');
-  tf.registerKernel({
-    ...orig,
-    kernelFunc: (args) => {
-      const x = args.inputs['x'] as tf.TensorInfo;
-      const be = args.backend as unknown as Partial<WasmBackend>;
-      if (x.dtype === 'string' || typeof be.incRef !== 'function') return orig.kernelFunc(args);
-      be.incRef(x.dataId);
-      return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
-    },
+  return replaceWasmKernel('Identity', (args) => {
+    const x = args.inputs['x'] as tf.TensorInfo;
+    const be = args.backend as unknown as Partial<WasmBackend>;
+    if (x.dtype === 'string' || typeof be.incRef !== 'function') return undefined;
+    be.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
   });
-  identity = true;
-  return true;
 }
 
 /** Mean and Sum gradients whose ones tensor is filled by the backend (no JS array); same arithmetic as tfjs. */
@@ -87,29 +92,20 @@ export function installLowAllocGradients(): void {
 
 /** Replaces the wasm backend's Slice kernel (idempotent); false when the wasm kernel is not registered. */
 export function installZeroCopyWasmSlice(): boolean {
-  if (installed) return true;
-  const orig = tf.getKernel('Slice', 'wasm');
-  if (!orig) return false;
-  tf.unregisterKernel('Slice', 'wasm');
-  tf.registerKernel({
-    ...orig,
-    kernelFunc: (args) => {
-      const x = args.inputs['x'] as tf.TensorInfo;
-      const be = args.backend as unknown as Partial<WasmBackend>;
-      if (x.dtype === 'string' || typeof be.typedArrayFromHeap !== 'function' || typeof be.makeOutput !== 'function') return orig.kernelFunc(args);
-      const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
-      const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
-      const out = be.makeOutput(size, x.dtype);
-      if (tf.util.sizeFromShape(size) === 0) return out;
-      // Views only after the output's allocation (a heap growth would detach views taken before it).
-      const xv = be.typedArrayFromHeap(x);
-      const ov = be.typedArrayFromHeap(out);
-      copySlice(xv, x.shape, ov, begin, size);
-      return out;
-    },
+  return replaceWasmKernel('Slice', (args) => {
+    const x = args.inputs['x'] as tf.TensorInfo;
+    const be = args.backend as unknown as Partial<WasmBackend>;
+    if (x.dtype === 'string' || typeof be.typedArrayFromHeap !== 'function' || typeof be.makeOutput !== 'function') return undefined;
+    const attrs = args.attrs as unknown as { begin: number | number[]; size?: number | number[] };
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, attrs.begin, attrs.size);
+    const out = be.makeOutput(size, x.dtype);
+    if (tf.util.sizeFromShape(size) === 0) return out;
+    // Views only after the output's allocation (a heap growth would detach views taken before it).
+    const xv = be.typedArrayFromHeap(x);
+    const ov = be.typedArrayFromHeap(out);
+    copySlice(xv, x.shape, ov, begin, size);
+    return out;
   });
-  installed = true;
-  return true;
 }
 
 /** out = x[begin : begin + size] (row-major), copying contiguous runs of the last dimension. */

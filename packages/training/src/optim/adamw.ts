@@ -112,22 +112,31 @@ export class AdamW {
   }
 
   /**
-   * p ← p·decay − stepSize·m̂/(√v̂ + ε) in one pass, in place where this optimizer owns the buffer. False (nothing
-   * done) when the backend gives no view of a buffer; the caller then runs the op chain.
+   * p ← p·decay − stepSize·m̂/(√v̂ + ε) in one pass: the moments in place where this optimizer owns their buffers,
+   * the parameter into a new buffer. False (nothing done) when the backend gives no view of a buffer; the caller
+   * then runs the op chain.
    */
   private fusedUpdate(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: Gradient, k: { scale: number; decayFactor: number; stepSize: number; bc2Sqrt: number }): boolean {
     const { beta1: b1, beta2: b2, eps } = this;
     const { scale, decayFactor, stepSize, bc2Sqrt } = k;
-    // In place only in a buffer this optimizer wrote and nothing else shares (on the cpu backend a tensor made
-    // from an array IS that array: the model's loaded weights or a checkpoint's bytes must not change under
-    // their owners). Otherwise write fresh arrays and assign them: from then on the buffer is ours.
+    // Moments in place only in a buffer this optimizer wrote and nothing else shares (on the cpu backend a tensor
+    // made from an array IS that array: a checkpoint's bytes must not change under their owner). Otherwise write
+    // fresh arrays and assign them: from then on the buffer is ours.
     const mine = (x: tf.Variable) => this.owned.get(x) === x.dataId && bufferRefCount(x) === 1;
     const n = p.size;
+    // The parameter always gets a NEW buffer (allocated by the backend, so no JS array per step): the wasm
+    // backend caches per-tensor state keyed by buffer (XNNPACK's packed weights of a matmul/conv operand), so a
+    // weight rewritten in place can be read stale — e.g. by a backward pass whose saved copy of the weight shares
+    // its buffer (the zero-copy Identity). The moments are only ever read here, so they stay in place.
+    const next = tf.zerosLike(p);
     // No allocation between taking these views and the end of the loop (it would detach wasm heap views).
     const gv = gradientValues(g);
-    const [pIn, mIn, vIn] = [storageView(p), storageView(m), storageView(v)];
-    if (!pIn || !mIn || !vIn) return false;
-    const pOut = mine(p) ? pIn : new Float32Array(n);
+    const [pIn, mIn, vIn, pNext] = [storageView(p), storageView(m), storageView(v), storageView(next)];
+    if (!pIn || !mIn || !vIn || !pNext) {
+      next.dispose();
+      return false;
+    }
+    const pOut = pNext;
     const mOut = mine(m) ? mIn : new Float32Array(n);
     const vOut = mine(v) ? vIn : new Float32Array(n);
     const c1 = 1 - b1, c2 = 1 - b2, inv = 1 / bc2Sqrt;
@@ -139,7 +148,9 @@ export class AdamW {
       vOut[i] = vi;
       pOut[i] = pIn[i]! * decayFactor - (stepSize * mi) / (Math.sqrt(vi) * inv + eps);
     }
-    for (const [x, out, view] of [[p, pOut, pIn], [m, mOut, mIn], [v, vOut, vIn]] as const) {
+    p.assign(next);
+    next.dispose();
+    for (const [x, out, view] of [[m, mOut, mIn], [v, vOut, vIn]] as const) {
       if (out === view) continue;
       const fresh = tf.tensor(out, x.shape, 'float32');
       x.assign(fresh);
