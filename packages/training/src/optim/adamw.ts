@@ -2,7 +2,8 @@
 // State (step count + first/second moments per named parameter) is serialisable to safetensors.
 //
 // On the wasm and cpu backends the update is fused: one pass of JS per parameter over the gradient, the moments
-// and the parameter, in place in the tensors' own storage (torch's `fused=True` idea). The per-parameter chain of
+// and the parameter, in the tensors' own storage (torch's `fused=True` idea; moments in place, the parameter into a
+// new buffer). The per-parameter chain of
 // ~12 TensorFlow.js ops it replaces cost more in op dispatch than in arithmetic on a small model (~9 ms of a
 // ~230 ms step of the Fashion-MNIST recipe, paid again by every data-parallel rank). Arithmetic is in float64,
 // stored as float32 (the op chain rounded after every op: the two differ by float32 rounding). Other backends
@@ -43,7 +44,7 @@ export class AdamW {
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
   private readonly decay = new Map<string, boolean>();
-  /** The buffer (dataId) the fused update last wrote to each variable: only those are updated in place. */
+  /** The buffer (dataId) the fused update last wrote to each moment: only those are updated in place. */
   private readonly owned = new WeakMap<tf.Variable, object>();
 
   constructor(params: Map<string, tf.Variable>, opts: AdamWOptions = {}) {
