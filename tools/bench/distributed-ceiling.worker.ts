@@ -3,10 +3,10 @@
 // concurrently). W ranks × (batch / W) vs 1 rank × batch is the most data parallelism can give on this machine
 // for this workload: what is left after the cores' shared caches / memory bandwidth and the per-step fixed cost
 // (kernel launches) that every rank pays in full.
-import { initBackend, tf } from '@duet/runtime';
+import { initBackend, installLowAllocKernels, tf } from '@duet/runtime';
 import { createDualEncoder } from '@duet/encoders';
 import { parseModelConfig } from '@duet/model-format';
-import { computeGradients, getRecipe, installLowAllocKernels, presetModelConfig, resolveConfig } from '@duet/training';
+import { computeGradients, getRecipe, presetModelConfig, resolveConfig } from '@duet/training';
 import type { ThreadContext } from '@duet/distributed';
 
 export interface CeilingArgs { recipe: string; batch: number; steps: number; warm: number }

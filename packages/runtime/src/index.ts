@@ -24,6 +24,7 @@ export { BackendUnavailableError } from './errors.js';
 export { isNode } from './env.js';
 export { summariseAdapter, type AdapterSummary } from './webgpu.js';
 export { registerFallbackKernels, FALLBACK_KERNELS } from './fallback-kernels.js';
+export { installLowAllocKernels, installLowAllocGradients, installZeroCopyWasmSlice, installZeroCopyWasmIdentity, copySlice } from './low-alloc-kernels.js';
 export { Rng, createRng, type RngState } from './rng.js';
 export { fillNormal, randomNormal, randomUniform, truncatedNormal, glorotUniform } from './init.js';
 export {

@@ -32,7 +32,6 @@ export { ddpGradients, type DdpStepOptions, type DdpStepResult } from './distrib
 export { allReduceSum, allReduceSumValues, broadcastVariables, planBuckets, DEFAULT_BUCKET_BYTES } from './distributed/buckets.js';
 export { recordForward, deferredBackwardSupported, type RecordedForward } from './distributed/deferred-backward.js';
 export { evaluate, embedTexts, type EvalOptions } from './evaluate.js';
-export { installLowAllocKernels, installLowAllocGradients, installZeroCopyWasmSlice, installZeroCopyWasmIdentity } from './low-alloc-kernels.js';
 export { StepProfiler, stepProfiler, profilingEnabled, meanPhases, PROFILE_PHASES, type ProfilePhase, type ProfileFile } from './profile.js';
 export {
   openDataset, openModel, buildSession, saveModel, presetModelConfig, textUsesAttentionMask, type Session, type OpenDataset, type SessionShard,

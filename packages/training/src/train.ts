@@ -1,6 +1,6 @@
 // `train(config)`: validate inputs, start the backend, build the model/data session from the real packages and
 // run the loop. Everything that can be checked cheaply (config, preset, data path, --resume folder) fails first.
-import { initBackend } from '@duet/runtime';
+import { initBackend, installLowAllocKernels } from '@duet/runtime';
 import { createMpiGroup, discoverRank } from '@duet/distributed';
 import { CheckpointManager, resolveCheckpoint, type LoadedCheckpoint } from './io/checkpoints.js';
 import type { TrainConfig } from './config.js';
@@ -9,7 +9,6 @@ import { buildSession, openDataset, presetModelConfig, type OpenDataset } from '
 import { checkResumeWorld, createDataParallel, type DataParallelOptions } from './distributed/data-parallel.js';
 import { broadcastVariables } from './distributed/buckets.js';
 import { trainThreads } from './distributed/threads.js';
-import { installLowAllocKernels } from './low-alloc-kernels.js';
 import type { ProcessGroup } from '@duet/losses';
 
 /**

@@ -1,17 +1,19 @@
-// Two TensorFlow.js 4.x hot spots that allocate JS ArrayBuffers on every training step, replaced by versions with
-// identical results that allocate none. ArrayBuffers count as V8 external memory: ~7 MB of them per step at batch
-// 64 on the Fashion-MNIST recipe triggered an "external memory pressure" scavenge about every other step (each
-// copying a tape's worth of live objects) plus extra mark-compacts, on the training thread and on V8's helper
-// threads: a per-step cost that does not shrink with the per-rank batch, so it capped data-parallel speed-up.
+// TensorFlow.js 4.x hot spots of a training step, replaced by versions with identical results (process-wide kernel
+// and gradient registrations, so they live here with the backends; @duet/training installs them).
+// The first two allocate JS ArrayBuffers on every step; the replacements allocate none. ArrayBuffers count as V8
+// external memory: ~7 MB of them per step at batch 64 on the Fashion-MNIST recipe triggered an "external memory
+// pressure" scavenge about every other step (each copying a tape's worth of live objects) plus extra mark-compacts,
+// on the training thread and on V8's helper threads: a per-step cost that does not shrink with the per-rank batch.
 //  - Mean / Sum gradients: tfjs builds `ones(x.shape)` as a JS array and uploads it (5.3 MB per step, the layer
 //    norms' means); here the ones come from the backend's Fill kernel. Same ops otherwise (dy·1, then /n).
 //  - wasm Slice: copies the WHOLE input out of the wasm heap (readSync) for every slice (1.8 MB per step); here
 //    the input is read through a view of the heap.
 //  - wasm Identity: a full copy of its input, and tfjs runs it for every tensor it saves for the backward pass
-//    (Engine.clone): ~5% of a training step's time. Here it shares the input's buffer (the reference count goes up),
-//    as the cpu backend's Identity does; tensors are immutable, and the in-place AdamW only writes buffers no other
-//    tensor holds (bufferRefCount === 1).
-import { tf } from '@duet/runtime';
+//    (Engine.clone): ~5% of a training step's time. Here it shares the input's buffer (the reference count goes
+//    up), as the cpu backend's Identity does. Safe because tensor buffers are immutable — which anything writing
+//    into a buffer in place must respect: the wasm backend also keeps per-buffer state (XNNPACK's packed weights),
+//    so @duet/training's fused AdamW writes each parameter into a new buffer.
+import { tf } from './tf.js';
 
 interface WasmBackend {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
