@@ -12,7 +12,7 @@
 import { loadavg, tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { DEFAULT_BUCKET_BYTES, getRecipe, meanPhases, planBuckets, PROFILE_PHASES, readMetrics, resolveConfig, train, type ProfileFile } from '@duet/training';
+import { DEFAULT_BUCKET_BYTES, getRecipe, meanPhases, planBuckets, PROFILE_PHASES, rankHeapLimits, readMetrics, resolveConfig, train, type ProfileFile } from '@duet/training';
 import { readSafetensors } from '@duet/model-format';
 import { clipCommBytes, siglipCommBytes } from '@duet/losses';
 import { launchThreads } from '@duet/distributed';
@@ -122,7 +122,7 @@ for (const recipe of recipes) {
     }
   }
 }
-// No-sync ceiling: the same model and batch, threads that never communicate (ranks' young generation as the trainer's).
+// No-sync ceiling: the same model and batch, threads that never communicate (heap limits as the trainer's ranks).
 if (ceiling) {
   for (const recipe of recipes) {
     const batch = resolveConfig(getRecipe(recipe), batchOverride).batchSize;
@@ -130,7 +130,7 @@ if (ceiling) {
     for (let k = 0; k < reps; k++) {
       for (const w of workers) {
         const args: CeilingArgs = { recipe, batch: batch / w, steps: 20, warm: 5 };
-        const res = await launchThreads<number>(CEILING_WORKER, w, args, { resourceLimits: { maxYoungGenerationSizeMb: 160 } });
+        const res = await launchThreads<number>(CEILING_WORKER, w, args, rankHeapLimits());
         ms.get(w)!.push(Math.max(...res)); // the slowest rank sets the pace
         process.stdout.write('.');
       }

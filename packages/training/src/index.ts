@@ -24,7 +24,7 @@ export {
 } from './loop.js';
 export type { EvalSummary } from './eval/summary.js';
 export { train, trainRank, prepareTraining, checkResumeCompatible, type RankOptions } from './train.js';
-export { trainThreads } from './distributed/threads.js';
+export { trainThreads, rankHeapLimits } from './distributed/threads.js';
 export {
   createDataParallel, checkResumeWorld, isRankPositions, type DataParallel, type DataParallelOptions, type RankPositions,
 } from './distributed/data-parallel.js';

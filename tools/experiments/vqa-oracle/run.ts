@@ -32,6 +32,7 @@ const wordId = (w: string) => {
   if (id >= 48) throw new Error(`vqa-oracle: more than 47 distinct words`);
   return id;
 };
+const CELLS = ['top left', 'top', 'top right', 'left', 'center', 'right', 'bottom left', 'bottom', 'bottom right']; // --types where answers
 interface Example { v: Float32Array; t: Float32Array; m: Int32Array; answer: string; type: string }
 
 function examples(seed: number, scenes: number): Example[] {
@@ -50,7 +51,6 @@ function examples(seed: number, scenes: number): Example[] {
       v[c * D + COLORS.indexOf(s.color)] = 1;
       v[c * D + 8 + SHAPE_KINDS.indexOf(s.shape)] = 1;
     }
-    const CELLS = ['top left', 'top', 'top right', 'left', 'center', 'right', 'bottom left', 'bottom', 'bottom right'];
     const where = scene.shapes.map((s) => ({ type: 'where', question: `where is the ${s.color} ${s.shape}?`, answer: CELLS[s.row * 3 + s.col]! }));
     for (const q of [...scene.questions, ...where]) {
       if (!want.has(q.type) && !(want.has('all') && q.type !== 'where')) continue;

@@ -82,9 +82,16 @@ export function createDataParallel(group: ProcessGroup, opts: DataParallelOption
         ...(src.close ? { close: () => src.close!() } : {}),
         async *[Symbol.asyncIterator](): AsyncGenerator<LoaderBatch> {
           const it = src[Symbol.asyncIterator]();
-          let next = await it.next();
-          let nextPos = src.position();
-          let fetched = true;
+          let next!: IteratorResult<LoaderBatch>;
+          let nextPos: unknown;
+          let fetched = false;
+          /** Fetches the batch after the one handed out, and the source's position after it. */
+          const advance = async () => {
+            next = await it.next();
+            nextPos = src.position();
+            fetched = true;
+          };
+          await advance();
           prof.lap('data');
           // [ranks with a batch, ranks asking to stop]: ranks can run out at different points of an epoch
           // (shards balanced to within one sample), and a stop must happen at the same step everywhere. The first
@@ -100,9 +107,7 @@ export function createDataParallel(group: ProcessGroup, opts: DataParallelOption
               fetched = false;
               carried = undefined;
               prefetch = async () => {
-                next = await it.next();
-                nextPos = src.position();
-                fetched = true;
+                await advance();
                 prof.lap('data');
                 return voteOf(next);
               };
@@ -113,10 +118,7 @@ export function createDataParallel(group: ProcessGroup, opts: DataParallelOption
                 carried = undefined;
               } else {
                 // the step did not carry the votes (no computeGradients between two batches): vote on its own
-                if (!fetched) {
-                  next = await it.next();
-                  nextPos = src.position();
-                }
+                if (!fetched) await advance();
                 votes = await group.allReduce(voteOf(next), 'sum');
                 prof.lap('vote');
               }

@@ -28,8 +28,8 @@ const COLLECTIVE_TIMEOUT_MS = 300_000;
  */
 const RANK_YOUNG_GENERATION_MB = 160;
 
-/** DUET_RANK_YOUNG_MB overrides the young generation size (0 = V8's default), for measuring the trade-off. */
-function rankHeapLimits(): { resourceLimits?: { maxYoungGenerationSizeMb: number } } {
+/** The rank threads' resourceLimits (DUET_RANK_YOUNG_MB overrides the young generation size, 0 = V8's default, for measuring the trade-off). */
+export function rankHeapLimits(): { resourceLimits?: { maxYoungGenerationSizeMb: number } } {
   const env = process.env['DUET_RANK_YOUNG_MB'];
   const mb = env !== undefined && env !== '' ? Number(env) : RANK_YOUNG_GENERATION_MB;
   return Number.isFinite(mb) && mb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: mb } } : {};
