@@ -41,8 +41,13 @@ export const FusionConfigSchema = z
     layer_norm_eps: z.number().positive().default(1e-6),
     /** late_fusion: L2-normalise the pooled embeddings before concatenating them. */
     normalize: z.boolean().default(true),
-    /** Std of the normal init of linear weights (biases 0, LayerNorm 1/0). */
-    initializer_range: z.number().nonnegative().default(0.02),
+    /**
+     * Init of linear weights (biases 0, LayerNorm 1/0): 'fan_in' (default) draws N(0, 1/fan_in) (LeCun normal), so
+     * every layer starts with unit-scale outputs and the attention logits start away from zero; a number is a fixed
+     * std (HF's BERT-style 0.02 — at this head's small widths that leaves attention uniform and the head nearly
+     * linear for hundreds of steps: the reason for the default).
+     */
+    initializer_range: z.union([z.number().nonnegative(), z.literal('fan_in')]).default('fan_in'),
   })
   .loose()
   .superRefine((c, ctx) => {

@@ -49,6 +49,11 @@ export class FusionWeightsError extends Error {
   }
 }
 
+/** Std of a normal-initialised tensor: 1/√fan_in ('fan_in'; the last axis: Linear [out, in], cls token [1, 1, D]) or the configured number. */
+export function initStd(c: FusionConfig, shape: readonly number[]): number {
+  return c.initializer_range === 'fan_in' ? 1 / Math.sqrt(shape[shape.length - 1]!) : c.initializer_range;
+}
+
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
 
 export class FusionHead {
@@ -69,7 +74,7 @@ export class FusionHead {
     }
   }
 
-  /** A fresh head: linear weights ~ N(0, initializer_range), biases 0, LayerNorm 1/0; each tensor from rng.fork(name). */
+  /** A fresh head: linear weights ~ N(0, std) (std = 1/√fan_in, or initializer_range), biases 0, LayerNorm 1/0; each tensor from rng.fork(name). */
   static create(config: FusionConfigInput | FusionConfig, dims: TowerDims, opts: { seed?: number } = {}): FusionHead {
     const cfg = parseFusionConfig(config);
     const root = createRng(opts.seed ?? 0).fork('fusion-init');
@@ -79,7 +84,8 @@ export class FusionHead {
       if (s.init === 'ones') out.fill(1);
       else if (s.init === 'normal') {
         const r = root.fork(s.name);
-        for (let i = 0; i < n; i++) out[i] = r.normal(0, cfg.initializer_range);
+        const std = initStd(cfg, s.shape);
+        for (let i = 0; i < n; i++) out[i] = r.normal(0, std);
       }
       return out;
     });
