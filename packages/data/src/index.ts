@@ -8,7 +8,7 @@ export { csvDataset, type CsvDatasetOptions } from './csv-dataset.js';
 export { webDataset, splitKey, IMAGE_EXTENSIONS, type WebDatasetOptions } from './webdataset.js';
 export { fashionMnist, fashionMnistCaption, parseIdx, FASHION_MNIST_CLASSES, FASHION_MNIST_TEMPLATES, type FashionMnistOptions } from './fashion-mnist.js';
 export {
-  shapesDataset, shapesScene, renderShapes, relation, SHAPE_COLORS, SHAPE_KINDS,
+  shapesDataset, shapesScene, renderShapes, relation, SHAPE_COLORS, SHAPE_KINDS, GRID_CELLS,
   type ShapesOptions, type ShapesScene, type PlacedShape, type QuestionAnswer, type QuestionType, type ShapeColor, type ShapeKind,
 } from './shapes.js';
 export { datasetDirCandidates, findDatasetDir, findWorkspaceRoot } from './find-data.js';

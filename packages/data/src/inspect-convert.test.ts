@@ -95,5 +95,6 @@ describe('convertToWebDataset', () => {
     expect(rep.skipped.byReason).toEqual({ 'missing caption': 1 });
     expect(() => openDataset(join(dir, 'nothing-here'))).toThrow(/not found; expected fashion-mnist/);
     expect(() => openDataset('shapes:colour=1')).toThrow(/unknown shapes option "colour"/);
+    expect(() => openDataset('shapes:size=2,locations')).toThrow(/"locations" .* needs "questions"/);
   });
 });

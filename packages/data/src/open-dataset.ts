@@ -28,8 +28,9 @@ export function openDataset(spec: string | Dataset, opts: OpenDatasetOptions = {
       if (!Number.isFinite(n)) throw new Error(`dataset "${spec}": ${k} must be a number, got "${v}"`);
       return n;
     };
-    for (const k of kv.keys()) if (!['seed', 'size', 'imageSize', 'questions'].includes(k)) throw new Error(`dataset "${spec}": unknown shapes option "${k}" (allowed: seed, size, imageSize, questions)`);
-    return shapesDataset({ seed: num('seed', 0), size: num('size', 1000), imageSize: num('imageSize', 64), withQuestions: kv.has('questions') });
+    for (const k of kv.keys()) if (!['seed', 'size', 'imageSize', 'questions', 'locations'].includes(k)) throw new Error(`dataset "${spec}": unknown shapes option "${k}" (allowed: seed, size, imageSize, questions, locations)`);
+    if (kv.has('locations') && !kv.has('questions')) throw new Error(`dataset "${spec}": "locations" adds location questions, so it needs "questions" too`);
+    return shapesDataset({ seed: num('seed', 0), size: num('size', 1000), imageSize: num('imageSize', 64), withQuestions: kv.has('questions'), withLocations: kv.has('locations') });
   }
   if (/\.(csv|tsv|jsonl|ndjson)$/i.test(spec)) return csvDataset(spec, opts.csv);
   if (/\.(tar|tar\.gz|tgz)$/i.test(spec) || spec.includes('{') || spec.includes('::')) return webDataset(spec);

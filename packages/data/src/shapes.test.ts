@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SHAPE_COLORS, relation, renderShapes, shapesDataset, shapesScene, type PlacedShape } from './shapes.js';
+import { GRID_CELLS, SHAPE_COLORS, relation, renderShapes, shapesDataset, shapesScene, type PlacedShape } from './shapes.js';
 import { SkipLog } from './skip-log.js';
 
 const px = (img: { data: Uint8Array | Uint8ClampedArray; width: number }, x: number, y: number) => Array.from(img.data.subarray((y * img.width + x) * 3, (y * img.width + x) * 3 + 3));
@@ -66,6 +66,27 @@ describe('shapes dataset', () => {
       }
     }
     expect(relations).toBeGreaterThan(30);
+  });
+
+  it('location questions name each object\'s grid cell and leave the other questions unchanged', () => {
+    let n = 0;
+    for (let i = 0; i < 50; i++) {
+      const plain = shapesScene(4, i);
+      const withLoc = shapesScene(4, i, { withLocations: true });
+      const locs = withLoc.questions.filter((q) => q.type === 'location');
+      expect(withLoc.questions.filter((q) => q.type !== 'location')).toEqual(plain.questions);
+      expect(locs).toHaveLength(plain.shapes.length);
+      for (const q of locs) {
+        const m = /^where is the (\w+) (\w+)\?$/.exec(q.question)!;
+        const s = plain.shapes.find((x) => x.color === m[1] && x.shape === m[2])!;
+        // The cell from the drawn centre (not the stored row/col): the answer agrees with the picture.
+        const [row, col] = [Math.floor(s.cy * 3), Math.floor(s.cx * 3)];
+        expect(q.answer).toBe(['top left', 'top', 'top right', 'left', 'center', 'right', 'bottom left', 'bottom', 'bottom right'][row * 3 + col]);
+        n++;
+      }
+    }
+    expect(n).toBeGreaterThan(60);
+    expect(GRID_CELLS).toHaveLength(9);
   });
 
   it('validates options', () => {

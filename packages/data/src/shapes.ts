@@ -1,6 +1,6 @@
 // Synthetic compositional "shapes" data: coloured circles/squares/triangles in distinct cells of a 3×3 grid,
 // captions that bind attributes and relations ("a red circle left of a blue square") and VQA question–answer
-// pairs (colour, shape, count, relative position, existence). Every example is a pure function of (seed, index).
+// pairs (colour, shape, count, relative position, existence; optionally each object's grid cell). Every example is a pure function of (seed, index).
 import { DataRng, hashSeed } from './rng.js';
 import type { DataRecord, Dataset, RawImage } from './types.js';
 
@@ -17,7 +17,9 @@ export interface PlacedShape {
   /** Grid cell (0..2). */ row: number; col: number;
   /** Centre and half-size as fractions of the canvas side. */ cx: number; cy: number; r: number;
 }
-export type QuestionType = 'count' | 'color' | 'shape' | 'count_color' | 'relation' | 'exists';
+export type QuestionType = 'count' | 'color' | 'shape' | 'count_color' | 'relation' | 'exists' | 'location';
+/** Names of the 3×3 grid cells, row-major: the answers of 'location' questions. */
+export const GRID_CELLS = ['top left', 'top', 'top right', 'left', 'center', 'right', 'bottom left', 'bottom', 'bottom right'] as const;
 export interface QuestionAnswer { question: string; answer: string; type: QuestionType }
 export interface ShapesScene { shapes: PlacedShape[]; caption: string; questions: QuestionAnswer[] }
 
@@ -29,6 +31,12 @@ export interface ShapesOptions {
   imageSize?: number;
   /** Attach question–answer pairs under meta.questions (default false). */
   withQuestions?: boolean;
+  /**
+   * Also ask "where is the <colour> <shape>?" (answer: its grid cell, GRID_CELLS) for every object (default false).
+   * Absolute position is the lookup step of relative position: as extra training questions it teaches a VQA head to
+   * find a named object and read its position, which relative-position questions then compare.
+   */
+  withLocations?: boolean;
   /** Shapes per image, inclusive range (default [1, 3]; at most 9). */
   shapeCount?: [number, number];
   /** Supersampling factor per axis for anti-aliasing (default 4). */
@@ -52,7 +60,7 @@ function holds(rel: string, a: PlacedShape, b: PlacedShape): boolean {
 
 const phrase = (s: PlacedShape) => `${s.color} ${s.shape}`;
 
-export function shapesScene(seed: number, index: number, opts: Pick<ShapesOptions, 'shapeCount'> = {}): ShapesScene {
+export function shapesScene(seed: number, index: number, opts: Pick<ShapesOptions, 'shapeCount' | 'withLocations'> = {}): ShapesScene {
   const rng = new DataRng(hashSeed(seed, index, 'shapes'));
   const [lo, hi] = opts.shapeCount ?? [1, 3];
   if (!(Number.isInteger(lo) && Number.isInteger(hi) && lo >= 1 && hi >= lo && hi <= GRID * GRID)) throw new Error(`shapesDataset: shapeCount must be integers 1 <= min <= max <= 9, got [${lo}, ${hi}]`);
@@ -75,7 +83,10 @@ export function shapesScene(seed: number, index: number, opts: Pick<ShapesOption
   if (k >= 2) caption += ` ${relation(shapes[0]!, shapes[1]!)} a ${phrase(shapes[1]!)}`;
   const rest = shapes.slice(2).map((s) => `a ${phrase(s)}`);
   if (rest.length) caption += rest.length === 1 ? ` and ${rest[0]}` : `, ${rest.slice(0, -1).join(', ')} and ${rest[rest.length - 1]}`;
-  return { shapes, caption, questions: questionsFor(shapes, rng) };
+  const questions = questionsFor(shapes, rng);
+  // After every rng draw, so a scene's other questions are the same with or without locations.
+  if (opts.withLocations) for (const s of shapes) questions.push({ type: 'location', question: `where is the ${phrase(s)}?`, answer: GRID_CELLS[s.row * GRID + s.col]! });
+  return { shapes, caption, questions };
 }
 
 function questionsFor(shapes: PlacedShape[], rng: DataRng): QuestionAnswer[] {

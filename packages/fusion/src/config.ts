@@ -33,6 +33,14 @@ export const FusionConfigSchema = z
      * vision pool concatenated with the masked mean of the text stream. Default: vision queries text only.
      */
     symmetric: z.boolean().default(false),
+    /**
+     * Learned position embeddings added to both projected token streams (`fusion.vision_position_embedding`
+     * [Nv, D], `fusion.text_position_embedding` [Nt, D]; Nv, Nt from the towers' configs), as ViLBERT/LXMERT give
+     * their fusion layers each region's location: the towers' own position signal is faint after contrastive
+     * training (it rarely matters for matching a caption), and "where is …" / "left of" questions need it.
+     * Default false so folders saved before this field load unchanged; `duet train --task vqa` turns it on.
+     */
+    position_embeddings: z.boolean().default(false),
     /** A self-attention sub-layer over the vision stream after the cross-attention in every block (LXMERT-style). */
     self_attention: z.boolean().default(true),
     /** 'mean' over the vision tokens, or 'cls': a learned query token prepended to the vision stream (needs self_attention to see the image). */

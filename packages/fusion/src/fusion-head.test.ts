@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createRng, tf } from '@duet/runtime';
 import { FusionConfigError, FusionHead, FusionWeightsError, fusionParamSpecs, parseFusionConfig } from './index.js';
+import { toTypedArray } from '@duet/model-format';
 import { useBackend } from '../test/helpers.js';
 
 beforeAll(async () => {
@@ -139,6 +140,49 @@ describe('fusion config and tensors', () => {
       'tensor "fusion.head.dense.bias": expected shape [8], got [5]',
       'unexpected tensor "fusion.extra" (not implied by duet_fusion)',
     ]);
+    head.dispose();
+  });
+});
+
+describe('FusionHead position embeddings', () => {
+  const posDims = { ...dims, visionTokens: 5, textTokens: 6 };
+  it('make the head see where a vision token is: without them, swapping two tokens leaves the output unchanged', () => {
+    const v = rand([1, 5, 12], 11) as tf.Tensor3D;
+    const t = rand([1, 4, 10], 12) as tf.Tensor3D;
+    const swapped = tf.tidy(() => tf.gather(v, [1, 0, 2, 3, 4], 1)) as tf.Tensor3D; // tokens 0 and 1 trade places
+    const maxDiff = (position_embeddings: boolean) => {
+      const head = FusionHead.create({ answer_vocab: vocab, hidden_size: 8, num_heads: 2, num_blocks: 2, position_embeddings }, posDims, { seed: 2 });
+      const a = head.forward({ visionTokens: v, textTokens: t }).logits;
+      const b = head.forward({ visionTokens: swapped, textTokens: t }).logits;
+      const d = tf.tidy(() => tf.max(tf.abs(tf.sub(a, b))).dataSync()[0]!);
+      tf.dispose([a, b]);
+      head.dispose();
+      return d;
+    };
+    expect(maxDiff(false)).toBeLessThan(1e-5); // mean pooling over permutation-equivariant blocks
+    expect(maxDiff(true)).toBeGreaterThan(1e-3);
+    tf.dispose([v, t, swapped]);
+  });
+
+  it('tables sized from the tower token counts (N(0, 1) under fan-in init); a mismatched token count is a clear error', () => {
+    const cfg = parseFusionConfig({ answer_vocab: vocab, hidden_size: 8, num_heads: 2, position_embeddings: true });
+    const specs = fusionParamSpecs(cfg, posDims);
+    expect(specs.find((s) => s.name === 'fusion.vision_position_embedding')?.shape).toEqual([5, 8]);
+    expect(specs.find((s) => s.name === 'fusion.text_position_embedding')?.shape).toEqual([6, 8]);
+    expect(() => fusionParamSpecs(cfg, dims)).toThrow(/position_embeddings: the tower token counts/);
+    const head = FusionHead.create(cfg, posDims, { seed: 1 });
+    const table = head.toTensors().get('fusion.vision_position_embedding')!;
+    const values = Array.from(toTypedArray(table) as Float32Array);
+    const std = Math.sqrt(values.reduce((s, x) => s + x * x, 0) / values.length);
+    expect(std).toBeGreaterThan(0.6); // 40 draws of N(0, 1)
+    expect(std).toBeLessThan(1.4);
+    const v6 = rand([1, 6, 12], 1) as tf.Tensor3D;
+    const t4 = rand([1, 4, 10], 2) as tf.Tensor3D;
+    expect(() => head.forward({ visionTokens: v6, textTokens: t4 })).toThrow(/position embeddings cover 5 vision tokens, got 6/);
+    const v5 = rand([1, 5, 12], 1) as tf.Tensor3D;
+    const t7 = rand([1, 7, 10], 2) as tf.Tensor3D;
+    expect(() => head.forward({ visionTokens: v5, textTokens: t7 })).toThrow(/at most 6 text tokens, got 7/);
+    tf.dispose([v6, t4, v5, t7]);
     head.dispose();
   });
 });

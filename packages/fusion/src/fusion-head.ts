@@ -49,9 +49,10 @@ export class FusionWeightsError extends Error {
   }
 }
 
-/** Std of a normal-initialised tensor: 1/√fan_in ('fan_in'; the last axis: Linear [out, in], cls token [1, 1, D]) or the configured number. */
-export function initStd(c: FusionConfig, shape: readonly number[]): number {
-  return c.initializer_range === 'fan_in' ? 1 / Math.sqrt(shape[shape.length - 1]!) : c.initializer_range;
+/** Std of a randomly initialised tensor: 1/√fan_in under 'fan_in' (Linear [out, in] and the cls token [1, 1, D]: the last axis; a lookup table: 1), else the configured number. */
+export function initStd(c: FusionConfig, spec: Pick<FusionParamSpec, 'shape' | 'init'>): number {
+  if (c.initializer_range !== 'fan_in') return c.initializer_range;
+  return spec.init === 'embedding' ? 1 : 1 / Math.sqrt(spec.shape[spec.shape.length - 1]!);
 }
 
 const shapeStr = (s: readonly number[]) => `[${s.join(', ')}]`;
@@ -82,9 +83,9 @@ export class FusionHead {
       const n = s.shape.reduce((a, b) => a * b, 1);
       const out = new Float32Array(n);
       if (s.init === 'ones') out.fill(1);
-      else if (s.init === 'normal') {
+      else if (s.init === 'normal' || s.init === 'embedding') {
         const r = root.fork(s.name);
-        const std = initStd(cfg, s.shape);
+        const std = initStd(cfg, s);
         for (let i = 0; i < n; i++) out[i] = r.normal(0, std);
       }
       return out;
@@ -138,12 +139,16 @@ export class FusionHead {
   /** Cross-attention fusion over token sequences. */
   forward(inputs: TokenInputs, opts: { outputAttentions?: boolean } = {}): FusionOutput {
     if (this.config.type !== 'cross_attention') throw new Error(`FusionHead.forward: this head is "${this.config.type}"; use forwardPooled(imageFeatures, textFeatures)`);
-    checkTokens(inputs, this.dims);
+    checkTokens(inputs, this.dims, this.config.position_embeddings);
     const c = this.config;
     const run = () => {
       const [b] = inputs.visionTokens.shape;
       let v = this.lin(inputs.visionTokens, 'fusion.vision_proj'); // [B, Nv, D]
       let t = this.lin(inputs.textTokens, 'fusion.text_proj'); // [B, Nt, D]
+      if (c.position_embeddings) {
+        v = tf.add(v, this.param('fusion.vision_position_embedding').slice([0, 0], [v.shape[1]!, -1])); // [B, Nv, D] + [Nv, D]
+        t = tf.add(t, this.param('fusion.text_position_embedding').slice([0, 0], [t.shape[1]!, -1])); // [B, Nt, D] + [Nt, D]
+      }
       if (c.pooled === 'cls') v = tf.concat([tf.tile(this.param('fusion.cls_token'), [b, 1, 1]), v], 1); // [B, 1+Nv, D]
       const textMask = inputs.attentionMask ? additiveKeyMask(inputs.attentionMask) : undefined; // [B, 1, 1, Nt]
       const attentions: BlockAttention[] = [];
@@ -223,9 +228,13 @@ export class FusionHead {
   }
 }
 
-function checkTokens(i: TokenInputs, dims: TowerDims): void {
+function checkTokens(i: TokenInputs, dims: TowerDims, positions: boolean): void {
   const { visionTokens: v, textTokens: t, attentionMask: m } = i;
   if (v.rank !== 3 || v.shape[2] !== dims.vision) throw new Error(`visionTokens: expected [B, Nv, ${dims.vision}], got ${shapeStr(v.shape)}`);
   if (t.rank !== 3 || t.shape[2] !== dims.text || t.shape[0] !== v.shape[0]) throw new Error(`textTokens: expected [${v.shape[0]}, Nt, ${dims.text}], got ${shapeStr(t.shape)}`);
   if (m && (m.rank !== 2 || m.shape[0] !== t.shape[0] || m.shape[1] !== t.shape[1])) throw new Error(`attentionMask: expected [${t.shape[0]}, ${t.shape[1]}], got ${shapeStr(m.shape)}`);
+  if (!positions) return;
+  // The position tables are indexed by token position: another image size would silently shift every location.
+  if (v.shape[1] !== dims.visionTokens) throw new Error(`visionTokens: this head's position embeddings cover ${dims.visionTokens} vision tokens, got ${v.shape[1]} (another image or patch size than the towers' config?)`);
+  if (t.shape[1]! > dims.textTokens!) throw new Error(`textTokens: this head's position embeddings cover at most ${dims.textTokens} text tokens, got ${t.shape[1]}`);
 }

@@ -14,7 +14,8 @@ export interface TowerDims {
 export interface FusionParamSpec {
   name: string;
   shape: number[];
-  init: 'normal' | 'zeros' | 'ones';
+  /** 'normal': linear weight (std from fan-in); 'embedding': a lookup table (N(0, 1) under fan-in init, as torch's nn.Embedding). */
+  init: 'normal' | 'embedding' | 'zeros' | 'ones';
 }
 
 const linear = (name: string, out: number, inp: number): FusionParamSpec[] => [
@@ -37,6 +38,10 @@ export function fusionParamSpecs(c: FusionConfig, dims: TowerDims): FusionParamS
   if (c.type === 'late_fusion') return head;
   const m = mlpWidth(c);
   const specs: FusionParamSpec[] = [...linear('fusion.vision_proj', d, dims.vision), ...linear('fusion.text_proj', d, dims.text)];
+  if (c.position_embeddings) {
+    if (!dims.visionTokens || !dims.textTokens) throw new Error('duet_fusion.position_embeddings: the tower token counts (TowerDims.visionTokens / textTokens) are needed to size the tables');
+    specs.push({ name: 'fusion.vision_position_embedding', shape: [dims.visionTokens, d], init: 'embedding' }, { name: 'fusion.text_position_embedding', shape: [dims.textTokens, d], init: 'embedding' });
+  }
   if (c.pooled === 'cls') specs.push({ name: 'fusion.cls_token', shape: [1, 1, d], init: 'normal' });
   for (let i = 0; i < c.num_blocks; i++) {
     const p = `fusion.blocks.${i}.`;

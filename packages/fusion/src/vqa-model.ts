@@ -54,7 +54,9 @@ export interface VqaPrediction {
 export function towerDims(config: ModelConfig): TowerDims {
   const s = modelSettings(config);
   const vision = s.vision ? s.vision.hiddenSize : s.resnet!.width * 32;
-  return { vision, text: s.text.hiddenSize, embed: s.embedDim };
+  // ViT: one token per patch, plus CLIP's class token (SigLIP has none); ResNet: the final map, stride 32.
+  const visionTokens = s.vision ? Math.floor(s.vision.imageSize / s.vision.patchSize) ** 2 + (s.family === 'clip' ? 1 : 0) : (s.resnet!.imageSize / 32) ** 2;
+  return { vision, text: s.text.hiddenSize, embed: s.embedDim, visionTokens, textTokens: s.text.maxPositions };
 }
 
 export class VqaModel {

@@ -53,7 +53,7 @@ export interface VqaRunResult {
 }
 
 const TYPE_LABEL: Record<string, string> = {
-  color: 'colour', shape: 'shape', count: 'count', count_color: 'count by colour', relation: 'relative position', exists: 'existence',
+  color: 'colour', shape: 'shape', count: 'count', count_color: 'count by colour', relation: 'relative position', exists: 'existence', location: 'location',
 };
 
 /** Markdown table: one row per question type plus overall, one column per head. */
