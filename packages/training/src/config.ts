@@ -4,6 +4,8 @@ import { z } from 'zod';
 import smoke from './recipes/smoke.json' with { type: 'json' };
 import fmnistSiglip from './recipes/fashion-mnist-siglip.json' with { type: 'json' };
 import fmnistClip from './recipes/fashion-mnist-clip.json' with { type: 'json' };
+import shapesClip from './recipes/shapes-clip.json' with { type: 'json' };
+import shapesSiglip from './recipes/shapes-siglip.json' with { type: 'json' };
 
 export const TrainConfigSchema = z
   .object({
@@ -64,6 +66,9 @@ const RECIPES: Record<string, TrainConfigInput> = {
   smoke: smoke as TrainConfigInput,
   'fashion-mnist-siglip': fmnistSiglip as TrainConfigInput,
   'fashion-mnist-clip': fmnistClip as TrainConfigInput,
+  // Towers for the shapes VQA task (`duet train --task vqa --recipe shapes-vqa --model <run>/model`).
+  'shapes-clip': shapesClip as TrainConfigInput,
+  'shapes-siglip': shapesSiglip as TrainConfigInput,
 };
 
 export function listRecipes(): string[] {

@@ -3,9 +3,9 @@
 // word-level one-hot text tokens with one-hot positions — so any failure is the head's (architecture/optimisation),
 // not the towers' features. Held-out accuracy per question type every 250 steps (table + JSON under bench-results/).
 //
-//   npx tsx --conditions=@duet/source tools/experiments/vqa-oracle/run.ts [--types relation|shape,color|all|where]
+//   npx tsx --conditions=@duet/source tools/experiments/vqa-oracle/run.ts [--types relation|shape,color|all|location]
 //        [--fusion '{"symmetric":true}'] [--head fusion|mlp] [--steps 1000] [--lr 2e-3] [--scenes 4000] [--seed 0]
-// --types where adds "where is the <colour> <shape>?" → its grid cell (not a dataset question; 'all' excludes it).
+// --types location adds the dataset's optional "where is the <colour> <shape>?" → grid cell questions ('all' excludes them).
 // --head mlp: a plain 3-layer MLP on the flattened tokens instead of the fusion head (knows every cell and word
 // position by its index: the reference point for what the data alone supports).
 import { parseArgs } from 'node:util';
@@ -32,13 +32,12 @@ const wordId = (w: string) => {
   if (id >= 48) throw new Error(`vqa-oracle: more than 47 distinct words`);
   return id;
 };
-const CELLS = ['top left', 'top', 'top right', 'left', 'center', 'right', 'bottom left', 'bottom', 'bottom right']; // --types where answers
 interface Example { v: Float32Array; t: Float32Array; m: Int32Array; answer: string; type: string }
 
 function examples(seed: number, scenes: number): Example[] {
   const out: Example[] = [];
   for (let i = 0; i < scenes; i++) {
-    const scene = shapesScene(seed, i);
+    const scene = shapesScene(seed, i, { withLocations: want.has('location') });
     const v = new Float32Array(9 * D); // [9 cells, D]
     for (let c = 0; c < 9; c++) {
       v[c * D + 20 + Math.floor(c / 3)] = 1; // row
@@ -51,9 +50,8 @@ function examples(seed: number, scenes: number): Example[] {
       v[c * D + COLORS.indexOf(s.color)] = 1;
       v[c * D + 8 + SHAPE_KINDS.indexOf(s.shape)] = 1;
     }
-    const where = scene.shapes.map((s) => ({ type: 'where', question: `where is the ${s.color} ${s.shape}?`, answer: CELLS[s.row * 3 + s.col]! }));
-    for (const q of [...scene.questions, ...where]) {
-      if (!want.has(q.type) && !(want.has('all') && q.type !== 'where')) continue;
+    for (const q of scene.questions) {
+      if (!want.has(q.type) && !(want.has('all') && q.type !== 'location')) continue;
       const ws = q.question.replace('?', '').split(' ');
       if (ws.length > L) throw new Error(`vqa-oracle: question longer than ${L} words: ${q.question}`);
       const t = new Float32Array(L * D); // [L, D]

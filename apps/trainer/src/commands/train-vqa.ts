@@ -14,7 +14,7 @@ export function withVqaOptions(cmd: Command): Command {
     .addOption(new Option('--freeze <towers>', "VQA: towers kept frozen ('text' fine-tunes the vision tower with the head)").choices(['towers', 'text', 'vision', 'none']))
     .addHelpText('after', `
 VQA (--task vqa; recipes: ${listVqaRecipes().join(', ')}):
-  $ duet train --config packages/training/src/recipes/shapes-siglip.json --out runs/shapes   # contrastive towers first
+  $ duet train --recipe shapes-clip --out runs/shapes   # contrastive towers first
   $ duet train --task vqa --recipe shapes-vqa --model runs/shapes/model --out runs/shapes-vqa
   $ duet train --task vqa --smoke --model runs/shapes/model --out /tmp/vqa-smoke          # one step`);
 }

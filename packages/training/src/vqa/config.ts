@@ -17,8 +17,8 @@ export const VqaTrainConfigSchema = z
     baselineFusion: z.record(z.string(), z.unknown()).default({}),
     /** Towers kept frozen: 'towers' (only the head trains), 'text' (fine-tune the vision tower), 'vision', 'none'. */
     freeze: z.enum(['towers', 'text', 'vision', 'none']).default('towers'),
-    /** Training scenes with question–answer pairs (a shapes spec with `questions`). */
-    data: z.string().default('shapes:seed=0,size=4000,imageSize=48,questions'),
+    /** Training scenes with question–answer pairs (a shapes spec with `questions`; `locations` adds "where is the … ?" questions). */
+    data: z.string().default('shapes:seed=0,size=4000,imageSize=48,questions,locations'),
     /** Held-out scenes (another seed). */
     evalData: z.string().default('shapes:seed=7919,size=500,imageSize=48,questions'),
     batchSize: z.number().int().positive().default(64),
@@ -79,6 +79,6 @@ export function resolveVqaConfig(...layers: (Partial<VqaTrainConfigInput> | unde
   const r = VqaTrainConfigSchema.safeParse(merged);
   if (!r.success) throw new Error(`invalid VQA training config: ${r.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`).join('; ')}`);
   if (r.data.batchSize % r.data.questionsPerScene !== 0) throw new Error(`batchSize ${r.data.batchSize} does not divide by questionsPerScene ${r.data.questionsPerScene}`);
-  if (!r.data.model) throw new Error('VQA training needs --model <dir>: a contrastively trained model folder (e.g. from `duet train --config packages/training/src/recipes/shapes-siglip.json`)');
+  if (!r.data.model) throw new Error('VQA training needs --model <dir>: a contrastively trained model folder (e.g. from `duet train --recipe shapes-clip`)');
   return r.data;
 }
