@@ -44,5 +44,7 @@ describe('duet train --task vqa', () => {
     expect(() => buildVqaConfig({ model: '.', recipe: 'nope' })).toThrow(/unknown VQA recipe "nope"/);
     const c = buildVqaConfig({ model: '.', steps: 7, fusion: '{"num_blocks":3}', baseline: false, freeze: 'text' });
     expect(c).toMatchObject({ steps: 7, fusion: { num_blocks: 3, hidden_size: 64, num_heads: 4 }, baseline: false, freeze: 'text', head: 'cross_attention' });
+    expect(buildVqaConfig({ model: '.', typeWeights: 'relation=3,color=0' }).typeWeights).toEqual({ relation: 3, color: 0 });
+    expect(() => buildVqaConfig({ model: '.', typeWeights: 'relation=1.5' })).toThrow('--type-weights: expected type=integer pairs separated by commas (e.g. relation=4,location=2), got "relation=1.5"');
   });
 });

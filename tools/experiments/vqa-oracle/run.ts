@@ -17,7 +17,7 @@ import { printTable, writeResult, type Row } from '../../bench/report.ts';
 const { values: a } = parseArgs({
   options: {
     types: { type: 'string', default: 'all' }, fusion: { type: 'string', default: '{}' }, head: { type: 'string', default: 'fusion' }, steps: { type: 'string', default: '1000' },
-    lr: { type: 'string', default: '2e-3' }, scenes: { type: 'string', default: '4000' }, seed: { type: 'string', default: '0' }, batch: { type: 'string', default: '64' },
+    lr: { type: 'string', default: '2e-3' }, weights: { type: 'string', default: '' }, scenes: { type: 'string', default: '4000' }, seed: { type: 'string', default: '0' }, batch: { type: 'string', default: '64' },
   },
 });
 await initBackend({ backend: 'wasm' });
@@ -123,12 +123,15 @@ function accuracy(ex: Example[]): Record<string, number> {
 }
 
 const rng = createRng(Number(a.seed)).fork('vqa-oracle-batches');
+// --weights relation=3,location=2: sample each training example with probability ∝ its type's weight (default 1).
+const typeWeight = new Map(a.weights!.split(',').filter(Boolean).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])] as const));
+const pool = train.flatMap((e, i) => Array<number>(typeWeight.get(e.type) ?? 1).fill(i));
 const opt = tf.train.adam(Number(a.lr));
 const steps = Number(a.steps);
 const batch = Number(a.batch);
 const rows: Row[] = [];
 for (let s = 1; s <= steps; s++) {
-  const ex = Array.from({ length: batch }, () => train[rng.int(train.length)]!);
+  const ex = Array.from({ length: batch }, () => train[pool[rng.int(pool.length)]!]!);
   const inputs = toInputs(ex);
   const labels = tf.tensor1d(ex.map((e) => vocab.indexOf(e.answer)), 'int32');
   const cost = opt.minimize(() => vqaLoss(head.forward(inputs).logits, labels) as tf.Scalar, true, head.trainableVariables())!;

@@ -11,6 +11,7 @@ export function withVqaOptions(cmd: Command): Command {
     .addOption(new Option('--head <type>', 'VQA head: cross-attention fusion over tokens, or late fusion of pooled embeddings').choices(['cross_attention', 'late_fusion']))
     .option('--fusion <json>', 'VQA: duet_fusion fields as JSON, e.g. \'{"num_blocks":2,"hidden_size":64,"symmetric":true}\'')
     .option('--no-baseline', 'VQA: skip the late-fusion baseline trained with the same budget')
+    .option('--type-weights <list>', 'VQA: sampling weight per question type, e.g. relation=4,location=2 (integers; 0 drops a type)')
     .addOption(new Option('--freeze <towers>', "VQA: towers kept frozen ('text' fine-tunes the vision tower with the head)").choices(['towers', 'text', 'vision', 'none']))
     .addHelpText('after', `
 VQA (--task vqa; recipes: ${listVqaRecipes().join(', ')}):
@@ -25,6 +26,17 @@ const FLAG_TO_FIELD: Record<string, string> = {
 };
 const CONTRASTIVE_ONLY = ['preset', 'loss', 'accum', 'epochs', 'resume', 'lockImage', 'augment', 'saveEvery', 'keep', 'trainLimit', 'stopAfter', 'cooldownSteps', 'evalLimit'];
 
+/** "relation=4,location=2" → { relation: 4, location: 2 }. */
+export function parseTypeWeights(list: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const part of list.split(',').filter(Boolean)) {
+    const m = /^([a-z_]+)=(\d+)$/.exec(part.trim());
+    if (!m) throw new Error(`--type-weights: expected type=integer pairs separated by commas (e.g. relation=4,location=2), got "${part}"`);
+    out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
 /** Layers: recipe (shapes-vqa by default, vqa-smoke with --smoke) < config file < flags. */
 export function buildVqaConfig(o: Record<string, unknown>) {
   const used = CONTRASTIVE_ONLY.filter((k) => o[k] !== undefined);
@@ -33,6 +45,7 @@ export function buildVqaConfig(o: Record<string, unknown>) {
   for (const [k, field] of Object.entries(FLAG_TO_FIELD)) if (o[k] !== undefined) (flags as Record<string, unknown>)[field] = o[k];
   if (o['baseline'] === false) flags.baseline = false;
   if (o['freeze'] !== undefined) flags.freeze = o['freeze'] as VqaTrainConfigInput['freeze'];
+  if (o['typeWeights'] !== undefined) flags.typeWeights = parseTypeWeights(String(o['typeWeights']));
   if (o['fusion'] !== undefined) {
     try {
       flags.fusion = JSON.parse(String(o['fusion'])) as Record<string, unknown>;

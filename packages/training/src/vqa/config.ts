@@ -27,6 +27,12 @@ export const VqaTrainConfigSchema = z
      * once per scene instead of once per question; 1 = independent (scene, question) examples.
      */
     questionsPerScene: z.number().int().positive().default(1),
+    /**
+     * Sampling weight per question type (an integer: each example of that type appears this many times per epoch;
+     * 0 leaves the type out; unnamed types 1). Relative position only pays off once the head finds both named
+     * objects and compares them — a circuit the easier types crowd out when sampled at their natural rate.
+     */
+    typeWeights: z.record(z.string(), z.number().int().min(0)).default({}),
     steps: z.number().int().positive().default(1000),
     lr: z.number().positive().default(1e-3),
     weightDecay: z.number().min(0).default(0.01),

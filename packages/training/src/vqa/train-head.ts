@@ -128,6 +128,16 @@ const pick = (set: VqaSet, idx: ArrayLike<number>) => ({
   questions: Int32Array.from(Array.from(idx, (i) => set.examples[i]!.question)),
 });
 
+/** Example indices of one epoch: each example repeated by its question type's weight (default 1; 0 drops the type). */
+export function weightedExamples(set: Pick<VqaSet, 'examples' | 'name'>, weights: Record<string, number>): number[] {
+  const types = new Set(set.examples.map((e) => e.type));
+  const unknown = Object.keys(weights).filter((t) => !types.has(t));
+  if (unknown.length) throw new Error(`typeWeights: no "${unknown.join('", "')}" questions in ${set.name} (its types: ${[...types].sort().join(', ')})`);
+  const pool = set.examples.flatMap((e, i) => Array<number>(weights[e.type] ?? 1).fill(i));
+  if (!pool.length) throw new Error(`typeWeights: every question type of ${set.name} has weight 0`);
+  return pool;
+}
+
 /** Predicted answers (and, on request, the attention maps) for examples of a set, in batches. */
 export function predictSet(
   model: VqaModel, set: VqaSet, cache: FeatureCache | undefined, indices?: number[], opts: { batch?: number; attentions?: boolean } = {},
@@ -167,14 +177,16 @@ export async function trainVqaHead(model: VqaModel, train: VqaSet, evalSet: VqaS
   let order: number[] = [];
   let cursor = 0;
   const group = config.questionsPerScene;
+  const pool = weightedExamples(train, config.typeWeights);
   const byScene: number[][] = Array.from({ length: train.pixelShape[0] }, () => []);
-  train.examples.forEach((e, i) => byScene[e.scene]!.push(i));
-  // Each epoch: a fresh permutation of examples (group 1) or of scenes, with `group` of each scene's questions.
+  for (const i of pool) byScene[train.examples[i]!.scene]!.push(i);
+  const scenes = byScene.flatMap((qs, k) => (qs.length ? [k] : []));
+  // Each epoch: a fresh permutation of the (weighted) examples (group 1) or of scenes, with `group` of each scene's questions.
   const nextBatch = (): Int32Array => {
     const out = new Int32Array(config.batchSize);
     for (let i = 0; i < out.length; i += group) {
       if (cursor >= order.length) {
-        order = rng.shuffle(group === 1 ? train.examples.map((_, j) => j) : byScene.map((_, j) => j));
+        order = rng.shuffle(group === 1 ? [...pool] : [...scenes]);
         cursor = 0;
       }
       const k = order[cursor++]!;

@@ -5,7 +5,7 @@ import { initBackend, tf } from '@duet/runtime';
 import { createDualEncoder, getPreset } from '@duet/encoders';
 import { VqaModel, buildAnswerVocab } from '@duet/fusion';
 import { ImageProcessor, TextTokenizer, defaultPreprocessorConfig, presetTokenizer } from '@duet/preprocess';
-import { loadVqaSet, resolveVqaConfig, trainVqaHead, vqaAccuracy } from '../index.js';
+import { loadVqaSet, resolveVqaConfig, trainVqaHead, vqaAccuracy, weightedExamples } from '../index.js';
 
 beforeAll(async () => {
   try {
@@ -26,6 +26,15 @@ describe('VQA config', () => {
     expect(() => resolveVqaConfig({})).toThrow(/needs --model/);
     expect(() => resolveVqaConfig({ model: 'm', batchSize: 10, questionsPerScene: 4 })).toThrow('batchSize 10 does not divide by questionsPerScene 4');
     expect(() => resolveVqaConfig({ model: 'm', freeze: 'all' as never })).toThrow(/freeze/);
+  });
+
+  it('type weights repeat each example by its type\'s weight per epoch; unknown types and an empty epoch are errors', () => {
+    const set = { name: 'toy', examples: ['count', 'relation', 'color', 'relation'].map((type, i) => ({ scene: i, question: i, answer: 'x', type })) };
+    expect(weightedExamples(set, {})).toEqual([0, 1, 2, 3]);
+    expect(weightedExamples(set, { relation: 3, color: 0 })).toEqual([0, 1, 1, 1, 3, 3, 3]);
+    expect(() => weightedExamples(set, { relation: 2, where: 1 })).toThrow('typeWeights: no "where" questions in toy (its types: color, count, relation)');
+    expect(() => weightedExamples(set, { count: 0, relation: 0, color: 0 })).toThrow(/every question type of toy has weight 0/);
+    expect(() => resolveVqaConfig({ model: 'm', typeWeights: { relation: 1.5 } })).toThrow(/typeWeights/);
   });
 });
 
