@@ -145,11 +145,11 @@ describe('fusion config and tensors', () => {
 });
 
 describe('FusionHead position embeddings', () => {
-  const posDims = { ...dims, visionTokens: 5, textTokens: 6 };
+  const posDims = { ...dims, visionTokens: 5, visionGrid: 2, textTokens: 6 }; // a class token, then a 2×2 patch grid
   it('make the head see where a vision token is: without them, swapping two tokens leaves the output unchanged', () => {
     const v = rand([1, 5, 12], 11) as tf.Tensor3D;
     const t = rand([1, 4, 10], 12) as tf.Tensor3D;
-    const swapped = tf.tidy(() => tf.gather(v, [1, 0, 2, 3, 4], 1)) as tf.Tensor3D; // tokens 0 and 1 trade places
+    const swapped = tf.tidy(() => tf.gather(v, [0, 2, 1, 3, 4], 1)) as tf.Tensor3D; // patches (0, 0) and (0, 1) trade places
     const maxDiff = (position_embeddings: boolean) => {
       const head = FusionHead.create({ answer_vocab: vocab, hidden_size: 8, num_heads: 2, num_blocks: 2, position_embeddings }, posDims, { seed: 2 });
       const a = head.forward({ visionTokens: v, textTokens: t }).logits;
@@ -164,17 +164,18 @@ describe('FusionHead position embeddings', () => {
     tf.dispose([v, t, swapped]);
   });
 
-  it('tables sized from the tower token counts (N(0, 1) under fan-in init); a mismatched token count is a clear error', () => {
+  it('row + column tables for the patch grid, one row per prefix token, a text table (N(0, 1) under fan-in init); a mismatched token count is a clear error', () => {
     const cfg = parseFusionConfig({ answer_vocab: vocab, hidden_size: 8, num_heads: 2, position_embeddings: true });
     const specs = fusionParamSpecs(cfg, posDims);
-    expect(specs.find((s) => s.name === 'fusion.vision_position_embedding')?.shape).toEqual([5, 8]);
-    expect(specs.find((s) => s.name === 'fusion.text_position_embedding')?.shape).toEqual([6, 8]);
+    const shape = (n: string) => specs.find((s) => s.name === n)?.shape;
+    expect([shape('fusion.vision_row_embedding'), shape('fusion.vision_col_embedding'), shape('fusion.vision_prefix_embedding'), shape('fusion.text_position_embedding')]).toEqual([[2, 8], [2, 8], [1, 8], [6, 8]]);
+    expect(fusionParamSpecs(cfg, { ...posDims, visionTokens: 4 }).some((s) => s.name === 'fusion.vision_prefix_embedding')).toBe(false); // SigLIP: no class token
+    expect(() => fusionParamSpecs(cfg, { ...posDims, visionTokens: 3 })).toThrow('3 vision tokens cannot hold a 2×2 patch grid');
     expect(() => fusionParamSpecs(cfg, dims)).toThrow(/position_embeddings: the tower token counts/);
     const head = FusionHead.create(cfg, posDims, { seed: 1 });
-    const table = head.toTensors().get('fusion.vision_position_embedding')!;
-    const values = Array.from(toTypedArray(table) as Float32Array);
+    const values = ['fusion.vision_row_embedding', 'fusion.vision_col_embedding', 'fusion.text_position_embedding'].flatMap((n) => Array.from(toTypedArray(head.toTensors().get(n)!) as Float32Array));
     const std = Math.sqrt(values.reduce((s, x) => s + x * x, 0) / values.length);
-    expect(std).toBeGreaterThan(0.6); // 40 draws of N(0, 1)
+    expect(std).toBeGreaterThan(0.6); // 80 draws of N(0, 1)
     expect(std).toBeLessThan(1.4);
     const v6 = rand([1, 6, 12], 1) as tf.Tensor3D;
     const t4 = rand([1, 4, 10], 2) as tf.Tensor3D;

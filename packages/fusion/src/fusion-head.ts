@@ -131,6 +131,13 @@ export class FusionHead {
     return this.lin(activation(this.config.hidden_act, 'duet_fusion.hidden_act')(this.lin(x, `${name}.fc1`)), `${name}.fc2`);
   }
 
+  /** [Nv, D]: prefix tokens' own rows, then row_embedding[r] + col_embedding[c] for patch (r, c), row-major. */
+  private visionPositions(): tf.Tensor {
+    const g = this.dims.visionGrid!;
+    const grid = tf.add(this.param('fusion.vision_row_embedding').expandDims(1), this.param('fusion.vision_col_embedding').expandDims(0)).reshape([g * g, this.config.hidden_size]); // [g, 1, D] + [1, g, D] -> [g², D]
+    return this.dims.visionTokens! > g * g ? tf.concat([this.param('fusion.vision_prefix_embedding'), grid], 0) : grid;
+  }
+
   private classify(pooled: tf.Tensor): tf.Tensor2D {
     const act = activation(this.config.hidden_act, 'duet_fusion.hidden_act');
     return this.lin(act(this.lin(pooled, 'fusion.head.dense')), 'fusion.head.out_proj') as tf.Tensor2D;
@@ -146,7 +153,7 @@ export class FusionHead {
       let v = this.lin(inputs.visionTokens, 'fusion.vision_proj'); // [B, Nv, D]
       let t = this.lin(inputs.textTokens, 'fusion.text_proj'); // [B, Nt, D]
       if (c.position_embeddings) {
-        v = tf.add(v, this.param('fusion.vision_position_embedding').slice([0, 0], [v.shape[1]!, -1])); // [B, Nv, D] + [Nv, D]
+        v = tf.add(v, this.visionPositions()); // [B, Nv, D] + [Nv, D]
         t = tf.add(t, this.param('fusion.text_position_embedding').slice([0, 0], [t.shape[1]!, -1])); // [B, Nt, D] + [Nt, D]
       }
       if (c.pooled === 'cls') v = tf.concat([tf.tile(this.param('fusion.cls_token'), [b, 1, 1]), v], 1); // [B, 1+Nv, D]

@@ -9,6 +9,12 @@ export interface TowerDims {
   text: number;
   /** Embedding dim of the pooled features (late fusion). */
   embed: number;
+  /** Tokens of the vision tower's last hidden state (ViT: class token if any, then patches; ResNet: final map cells). */
+  visionTokens?: number;
+  /** Side of the square patch grid (the last visionGrid² vision tokens, row-major); the tokens before it are prefix tokens. */
+  visionGrid?: number;
+  /** The text tower's context length (its max_position_embeddings). */
+  textTokens?: number;
 }
 
 export interface FusionParamSpec {
@@ -39,8 +45,13 @@ export function fusionParamSpecs(c: FusionConfig, dims: TowerDims): FusionParamS
   const m = mlpWidth(c);
   const specs: FusionParamSpec[] = [...linear('fusion.vision_proj', d, dims.vision), ...linear('fusion.text_proj', d, dims.text)];
   if (c.position_embeddings) {
-    if (!dims.visionTokens || !dims.textTokens) throw new Error('duet_fusion.position_embeddings: the tower token counts (TowerDims.visionTokens / textTokens) are needed to size the tables');
-    specs.push({ name: 'fusion.vision_position_embedding', shape: [dims.visionTokens, d], init: 'embedding' }, { name: 'fusion.text_position_embedding', shape: [dims.textTokens, d], init: 'embedding' });
+    const { visionTokens: nv, visionGrid: g, textTokens: nt } = dims;
+    if (!nv || !g || !nt) throw new Error('duet_fusion.position_embeddings: the tower token counts (TowerDims.visionTokens / visionGrid / textTokens) are needed to size the tables');
+    if (nv < g * g) throw new Error(`duet_fusion.position_embeddings: ${nv} vision tokens cannot hold a ${g}×${g} patch grid`);
+    // Row + column tables (factorised 2D): "left of" compares columns, which a table per cell would have to learn apart.
+    specs.push({ name: 'fusion.vision_row_embedding', shape: [g, d], init: 'embedding' }, { name: 'fusion.vision_col_embedding', shape: [g, d], init: 'embedding' });
+    if (nv > g * g) specs.push({ name: 'fusion.vision_prefix_embedding', shape: [nv - g * g, d], init: 'embedding' });
+    specs.push({ name: 'fusion.text_position_embedding', shape: [nt, d], init: 'embedding' });
   }
   if (c.pooled === 'cls') specs.push({ name: 'fusion.cls_token', shape: [1, 1, d], init: 'normal' });
   for (let i = 0; i < c.num_blocks; i++) {

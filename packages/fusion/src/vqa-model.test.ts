@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '@duet/runtime';
 import { loadModelFolder, saveModelFolder } from '@duet/model-format/node';
 import { loadDualEncoder } from '@duet/encoders';
-import { VqaModel, loadVqaModel, vqaLoss } from './index.js';
+import { VqaModel, loadVqaModel, towerDims, vqaLoss } from './index.js';
 import { lengthMask, randomIds, randomPixels, tinyEncoder, useBackend } from '../test/helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'duet-fusion-'));
@@ -64,7 +64,7 @@ describe('VqaModel', () => {
 
   it('folder round trip: bit-exact tensors and outputs; the same folder loads as a plain dual encoder', async () => {
     for (const type of ['cross_attention', 'late_fusion'] as const) {
-      const model = VqaModel.create(tinyEncoder('clip', 3), { ...fusion, type }, { seed: 5 });
+      const model = VqaModel.create(tinyEncoder('clip', 3), { ...fusion, type, position_embeddings: type === 'cross_attention' }, { seed: 5 });
       const folder = join(dir, type);
       await saveModelFolder(folder, { config: model.config, tensors: model.toTensors() });
       const loaded = await loadModelFolder(folder);
@@ -89,6 +89,24 @@ describe('VqaModel', () => {
       enc.dispose();
       model.dispose();
       back.dispose();
+    }
+  });
+
+  it('towerDims gives the token counts the towers produce (CLIP: class token + patches; SigLIP: patches), so position embeddings fit', () => {
+    for (const family of ['clip', 'siglip'] as const) {
+      const enc = tinyEncoder(family, 2);
+      const dims = towerDims(enc.config);
+      const x = batch(2);
+      const tokens = enc.visionTokens(x.pixelValues);
+      expect(tokens.shape[1]).toBe(dims.visionTokens);
+      expect(dims.visionTokens! - dims.visionGrid! ** 2).toBe(family === 'clip' ? 1 : 0);
+      expect(dims.textTokens).toBe(enc.config.text_config.max_position_embeddings);
+      const model = VqaModel.create(enc, { ...fusion, position_embeddings: true }, { seed: 1 });
+      const out = model.forward(x);
+      expect(out.logits.shape).toEqual([2, vocab.length]);
+      tf.dispose([tokens, out.logits, out.pooled]);
+      disposeBatch(x);
+      model.dispose();
     }
   });
 

@@ -55,8 +55,9 @@ export function towerDims(config: ModelConfig): TowerDims {
   const s = modelSettings(config);
   const vision = s.vision ? s.vision.hiddenSize : s.resnet!.width * 32;
   // ViT: one token per patch, plus CLIP's class token (SigLIP has none); ResNet: the final map, stride 32.
-  const visionTokens = s.vision ? Math.floor(s.vision.imageSize / s.vision.patchSize) ** 2 + (s.family === 'clip' ? 1 : 0) : (s.resnet!.imageSize / 32) ** 2;
-  return { vision, text: s.text.hiddenSize, embed: s.embedDim, visionTokens, textTokens: s.text.maxPositions };
+  const visionGrid = s.vision ? Math.floor(s.vision.imageSize / s.vision.patchSize) : s.resnet!.imageSize / 32;
+  const visionTokens = visionGrid ** 2 + (s.vision && s.family === 'clip' ? 1 : 0);
+  return { vision, text: s.text.hiddenSize, embed: s.embedDim, visionTokens, visionGrid, textTokens: s.text.maxPositions };
 }
 
 export class VqaModel {
