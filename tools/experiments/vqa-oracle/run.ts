@@ -12,12 +12,13 @@ import { parseArgs } from 'node:util';
 import { createRng, initBackend, tf } from '@duet/runtime';
 import { SHAPE_KINDS, shapesScene } from '@duet/data';
 import { FusionHead, buildAnswerVocab, vqaLoss } from '@duet/fusion';
+import { openModel } from '@duet/training';
 import { printTable, writeResult, type Row } from '../../bench/report.ts';
 
 const { values: a } = parseArgs({
   options: {
     types: { type: 'string', default: 'all' }, fusion: { type: 'string', default: '{}' }, head: { type: 'string', default: 'fusion' }, steps: { type: 'string', default: '1000' },
-    lr: { type: 'string', default: '2e-3' }, weights: { type: 'string', default: '' }, scenes: { type: 'string', default: '4000' }, seed: { type: 'string', default: '0' }, batch: { type: 'string', default: '64' },
+    lr: { type: 'string', default: '2e-3' }, weights: { type: 'string', default: '' }, 'text-model': { type: 'string' }, scenes: { type: 'string', default: '4000' }, seed: { type: 'string', default: '0' }, batch: { type: 'string', default: '64' },
   },
 });
 await initBackend({ backend: 'wasm' });
@@ -32,7 +33,7 @@ const wordId = (w: string) => {
   if (id >= 48) throw new Error(`vqa-oracle: more than 47 distinct words`);
   return id;
 };
-interface Example { v: Float32Array; t: Float32Array; m: Int32Array; answer: string; type: string }
+interface Example { v: Float32Array; t: Float32Array; m: Int32Array; answer: string; type: string; question: string }
 
 function examples(seed: number, scenes: number): Example[] {
   const out: Example[] = [];
@@ -61,7 +62,7 @@ function examples(seed: number, scenes: number): Example[] {
         t[j * D + 48 + j] = 1;
         m[j] = 1;
       });
-      out.push({ v, t, m, answer: q.answer, type: q.type });
+      out.push({ v, t, m, answer: q.answer, type: q.type, question: q.question });
     }
   }
   return out;
@@ -69,17 +70,42 @@ function examples(seed: number, scenes: number): Example[] {
 
 const train = examples(0, Number(a.scenes));
 const held = examples(7919, 500);
+// --text-model <folder>: the question tokens come from that model's frozen text tower (contextual, its tokenizer)
+// instead of one-hot words — tells a failure of the real text features from one of the head.
+let textDim = D;
+let textLen = L;
+if (a['text-model']) {
+  const session = await openModel(a['text-model']);
+  const len = session.modelConfig.text_config.max_position_embeddings;
+  const cache = new Map<string, { t: Float32Array; m: Int32Array }>();
+  for (const e of [...train, ...held]) {
+    let c = cache.get(e.question);
+    if (!c) {
+      const enc = session.tokenizer.encode([e.question], { maxLength: len, padding: 'max_length' });
+      const ids = tf.tensor2d(enc.inputIds, [1, len], 'int32');
+      const mask = tf.tensor2d(enc.attentionMask, [1, len], 'int32');
+      const h = session.model.textTokens(ids, session.textUsesAttentionMask ? mask : undefined);
+      c = { t: h.dataSync() as Float32Array, m: Int32Array.from(enc.attentionMask) };
+      textDim = h.shape[2];
+      tf.dispose([ids, mask, h]);
+      cache.set(e.question, c);
+    }
+    e.t = c.t;
+    e.m = c.m;
+  }
+  textLen = len;
+}
 const vocab = buildAnswerVocab(train.map((e) => e.answer));
 const fusion = JSON.parse(a.fusion!) as Record<string, unknown>;
 interface Head { forward(i: { visionTokens: tf.Tensor3D; textTokens: tf.Tensor3D; attentionMask: tf.Tensor2D }): { logits: tf.Tensor2D }; trainableVariables(): tf.Variable[] }
 function mlpHead(hidden: number): Head {
   const init = createRng(Number(a.seed)).fork('vqa-oracle-mlp');
   const dense = (i: number, o: number) => [tf.variable(tf.tensor2d(Float32Array.from({ length: i * o }, () => init.normal(0, Math.sqrt(2 / i))), [i, o])), tf.variable(tf.zeros([o]))] as const;
-  const layers = [dense(9 * D + L * D, hidden), dense(hidden, hidden), dense(hidden, vocab.length)];
+  const layers = [dense(9 * D + textLen * textDim, hidden), dense(hidden, hidden), dense(hidden, vocab.length)];
   return {
     forward: (i) => {
       const b = i.visionTokens.shape[0];
-      let x: tf.Tensor = tf.concat([i.visionTokens.reshape([b, 9 * D]), i.textTokens.reshape([b, L * D])], 1); // [B, (9 + L)·D]
+      let x: tf.Tensor = tf.concat([i.visionTokens.reshape([b, 9 * D]), i.textTokens.reshape([b, textLen * textDim])], 1); // [B, 9·D + Lt·Dt]
       layers.forEach(([w, bias], k) => {
         x = tf.add(tf.matMul(x as tf.Tensor2D, w), bias);
         if (k < layers.length - 1) x = tf.relu(x);
@@ -91,19 +117,19 @@ function mlpHead(hidden: number): Head {
 }
 const head: Head = a.head === 'mlp' ? mlpHead(256) : FusionHead.create(
   { type: 'cross_attention', answer_vocab: vocab, num_blocks: 2, hidden_size: 64, num_heads: 4, mlp_ratio: 2, ...fusion },
-  { vision: D, text: D, embed: D }, { seed: Number(a.seed) },
+  { vision: D, text: textDim, embed: D, visionTokens: 9, visionGrid: 3, textTokens: textLen }, { seed: Number(a.seed) },
 );
 const toInputs = (ex: Example[]) => {
   const b = ex.length;
   const v = new Float32Array(b * 9 * D);
-  const t = new Float32Array(b * L * D);
-  const m = new Int32Array(b * L);
+  const t = new Float32Array(b * textLen * textDim);
+  const m = new Int32Array(b * textLen);
   ex.forEach((e, i) => {
     v.set(e.v, i * 9 * D);
-    t.set(e.t, i * L * D);
-    m.set(e.m, i * L);
+    t.set(e.t, i * textLen * textDim);
+    m.set(e.m, i * textLen);
   });
-  return { visionTokens: tf.tensor3d(v, [b, 9, D]), textTokens: tf.tensor3d(t, [b, L, D]), attentionMask: tf.tensor2d(m, [b, L], 'int32') };
+  return { visionTokens: tf.tensor3d(v, [b, 9, D]), textTokens: tf.tensor3d(t, [b, textLen, textDim]), attentionMask: tf.tensor2d(m, [b, textLen], 'int32') };
 };
 function accuracy(ex: Example[]): Record<string, number> {
   const by: Record<string, [number, number]> = {};
