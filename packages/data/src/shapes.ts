@@ -1,6 +1,7 @@
 // Synthetic compositional "shapes" data: coloured circles/squares/triangles in distinct cells of a 3×3 grid,
 // captions that bind attributes and relations ("a red circle left of a blue square") and VQA question–answer
-// pairs (colour, shape, count, relative position, existence; optionally each object's grid cell). Every example is a pure function of (seed, index).
+// pairs (colour, shape, count, relative position, existence; optionally each object's grid cell). Every example is a
+// pure function of (seed, index).
 import { DataRng, hashSeed } from './rng.js';
 import type { DataRecord, Dataset, RawImage } from './types.js';
 
