@@ -50,7 +50,7 @@ export class FusionWeightsError extends Error {
 }
 
 /** Std of a randomly initialised tensor: 1/√fan_in under 'fan_in' (Linear [out, in] and the cls token [1, 1, D]: the last axis; a lookup table: 1), else the configured number. */
-export function initStd(c: FusionConfig, spec: Pick<FusionParamSpec, 'shape' | 'init'>): number {
+function initStd(c: FusionConfig, spec: Pick<FusionParamSpec, 'shape' | 'init'>): number {
   if (c.initializer_range !== 'fan_in') return c.initializer_range;
   return spec.init === 'embedding' ? 1 : 1 / Math.sqrt(spec.shape[spec.shape.length - 1]!);
 }

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createRng, initBackend, tf } from '@duet/runtime';
 import { SHAPE_KINDS, shapesScene } from '@duet/data';
 import { FusionHead, buildAnswerVocab, vqaLoss } from '@duet/fusion';
-import { openModel } from '@duet/training';
+import { openModel, weightedExamples } from '@duet/training';
 import { printTable, writeResult, type Row } from '../../bench/report.ts';
 
 const { values: a } = parseArgs({
@@ -150,8 +150,7 @@ function accuracy(ex: Example[]): Record<string, number> {
 
 const rng = createRng(Number(a.seed)).fork('vqa-oracle-batches');
 // --weights relation=3,location=2: sample each training example with probability ∝ its type's weight (default 1).
-const typeWeight = new Map(a.weights!.split(',').filter(Boolean).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])] as const));
-const pool = train.flatMap((e, i) => Array<number>(typeWeight.get(e.type) ?? 1).fill(i));
+const pool = weightedExamples({ name: 'oracle training set', examples: train }, Object.fromEntries(a.weights!.split(',').filter(Boolean).map((kv) => [kv.split('=')[0]!, Number(kv.split('=')[1])])));
 const opt = tf.train.adam(Number(a.lr));
 const steps = Number(a.steps);
 const batch = Number(a.batch);

@@ -132,12 +132,11 @@ export class AdamW {
     const next = tf.zerosLike(p);
     // No allocation between taking these views and the end of the loop (it would detach wasm heap views).
     const gv = gradientValues(g);
-    const [pIn, mIn, vIn, pNext] = [storageView(p), storageView(m), storageView(v), storageView(next)];
-    if (!pIn || !mIn || !vIn || !pNext) {
+    const [pIn, mIn, vIn, pOut] = [storageView(p), storageView(m), storageView(v), storageView(next)];
+    if (!pIn || !mIn || !vIn || !pOut) {
       next.dispose();
       return false;
     }
-    const pOut = pNext;
     const mOut = mine(m) ? mIn : new Float32Array(n);
     const vOut = mine(v) ? vIn : new Float32Array(n);
     const c1 = 1 - b1, c2 = 1 - b2, inv = 1 / bc2Sqrt;

@@ -129,7 +129,7 @@ const pick = (set: VqaSet, idx: ArrayLike<number>) => ({
 });
 
 /** Example indices of one epoch: each example repeated by its question type's weight (default 1; 0 drops the type). */
-export function weightedExamples(set: Pick<VqaSet, 'examples' | 'name'>, weights: Record<string, number>): number[] {
+export function weightedExamples(set: { name: string; examples: readonly { type: string }[] }, weights: Record<string, number>): number[] {
   const types = new Set(set.examples.map((e) => e.type));
   const unknown = Object.keys(weights).filter((t) => !types.has(t));
   if (unknown.length) throw new Error(`typeWeights: no "${unknown.join('", "')}" questions in ${set.name} (its types: ${[...types].sort().join(', ')})`);
@@ -164,6 +164,7 @@ export async function trainVqaHead(model: VqaModel, train: VqaSet, evalSet: VqaS
   const t0 = Date.now();
   const answerIndex = new Map(model.answerVocab.map((a, i) => [a, i]));
   const labelsOf = (idx: Int32Array) => Int32Array.from(idx, (i) => answerIndex.get(train.examples[i]!.answer) ?? -1);
+  const pool = weightedExamples(train, config.typeWeights); // before any tower work: a misnamed type fails at once
   const trainCache = FeatureCache.build(model, train);
   // Held-out features are cached only while they cannot change (frozen towers); otherwise recomputed per evaluation.
   const evalCacheNow = () => FeatureCache.build(model, evalSet);
@@ -177,7 +178,6 @@ export async function trainVqaHead(model: VqaModel, train: VqaSet, evalSet: VqaS
   let order: number[] = [];
   let cursor = 0;
   const group = config.questionsPerScene;
-  const pool = weightedExamples(train, config.typeWeights);
   const byScene: number[][] = Array.from({ length: train.pixelShape[0] }, () => []);
   for (const i of pool) byScene[train.examples[i]!.scene]!.push(i);
   const scenes = byScene.flatMap((qs, k) => (qs.length ? [k] : []));
